@@ -1,0 +1,46 @@
+"""The Celery app: `celery -A backend.celery worker` and every process that imports Django."""
+
+import logging
+import os
+
+from celery import Celery
+from celery.signals import celeryd_after_setup
+from kombu.utils.url import maybe_sanitize_url
+
+from core.broker import register_transport
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+register_transport()  # makes the broker URL django:// resolvable (kombu dropped its own in 4.0)
+
+app = Celery("backend")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+logger = logging.getLogger(__name__)
+
+
+def live_mode() -> dict:
+    """Which broker, result backend and cache this process uses, passwords masked."""
+    from django.conf import settings
+
+    with app.connection_for_read() as conn:
+        broker = conn.as_uri()  # kombu masks the password
+    return {
+        "broker": broker,
+        "result_backend": maybe_sanitize_url(app.conf.result_backend or ""),
+        "cache": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1],
+        "redis_available": settings.REDIS_AVAILABLE,
+    }
+
+
+@celeryd_after_setup.connect
+def _log_live_mode(sender, instance, **kwargs):
+    from django_celery_results.backends import DatabaseBackend
+
+    # django-celery-results' backend has no URL, so Celery's banner would print an empty "results:".
+    DatabaseBackend.as_uri = lambda self, *args, **kwargs: "django-db"
+    mode = live_mode()
+    logger.info(
+        "Worker %s: broker %s, result backend %s, cache %s", sender, mode["broker"], mode["result_backend"],
+        mode["cache"],
+    )

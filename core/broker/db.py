@@ -1,0 +1,292 @@
+"""SQL of the django:// broker, for SQLite and PostgreSQL.
+
+Two kinds of connection are used:
+- publishing goes through the caller's Django connection (`django.db.connections[alias]`), so a
+  message published inside a transaction becomes visible when it commits, and vanishes with it;
+- everything else (leases, acks, renewals, declarations, lookups) goes through a `PrivateDatabase`:
+  a connection of our own, outside `django.db.connections`, in autocommit. Celery's Django fixup
+  closes Django's connections around every task; it never sees this one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Iterable, Sequence
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import InterfaceError, OperationalError, connections
+
+logger = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "kombu_django"
+SUPPORTED_VENDORS = ("sqlite", "postgresql")
+_COLUMNS = "queue, rank, visible_at, payload"
+
+
+def _placeholders(values: Sequence) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def vendor_of(alias: str) -> str:
+    vendor = connections[alias].vendor
+    if vendor not in SUPPORTED_VENDORS:
+        raise ImproperlyConfigured(f"django:// supports SQLite and PostgreSQL, not {vendor}")
+    return vendor
+
+
+# --- publishing, on the caller's connection ------------------------------------------------------
+
+
+def publish(alias: str, queue: str, rank: int, payload: str) -> None:
+    conn = connections[alias]
+    with conn.cursor() as cur:
+        if conn.vendor == "postgresql":
+            # One statement: the row and the wake-up for LISTENing consumers commit together.
+            cur.execute(
+                f"WITH m AS (INSERT INTO broker_message ({_COLUMNS}) VALUES (%s, %s, 0, %s) RETURNING 1) "
+                "SELECT pg_notify(%s, %s)",
+                [queue, rank, payload, NOTIFY_CHANNEL, queue],
+            )
+        else:
+            cur.execute(f"INSERT INTO broker_message ({_COLUMNS}) VALUES (%s, %s, 0, %s)", [queue, rank, payload])
+
+
+def publish_fanout(alias: str, exchange: str, rank: int, payload: str) -> None:
+    """One copy of the message for every queue bound to `exchange`."""
+    conn = connections[alias]
+    insert = (
+        f"INSERT INTO broker_message ({_COLUMNS}) "
+        "SELECT DISTINCT queue, %s, 0, %s FROM broker_binding WHERE exchange = %s"
+    )
+    with conn.cursor() as cur:
+        if conn.vendor == "postgresql":
+            cur.execute(
+                f"WITH m AS ({insert} RETURNING 1) SELECT pg_notify(%s, %s)",
+                [rank, payload, exchange, NOTIFY_CHANNEL, exchange],
+            )
+        else:
+            cur.execute(insert, [rank, payload, exchange])
+
+
+# --- the private connection ---------------------------------------------------------------------
+
+_live: weakref.WeakSet[PrivateDatabase] = weakref.WeakSet()
+_orphans: list = []  # connections inherited across fork: kept, never used, never finalised
+
+
+def _forget_connections_after_fork() -> None:
+    # A forked pool child must not use, nor close (PostgreSQL would end the parent's session), the
+    # parent's connection: drop it without finalising it. The child opens its own if it needs one.
+    for db in list(_live):
+        if db._wrapper is not None:
+            _orphans.append(db._wrapper)
+            db._wrapper = None
+        db.lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_forget_connections_after_fork)
+
+
+class PrivateDatabase:
+    """A connection of the transport's own, shared by its consumer thread and its lease keeper."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.vendor = vendor_of(alias)
+        self.lock = threading.RLock()
+        self._wrapper = None
+        _live.add(self)
+
+    # connection management
+
+    def _connection(self):
+        if self._wrapper is None:
+            wrapper = connections.create_connection(self.alias)
+            wrapper.inc_thread_sharing()  # the consumer thread and the lease keeper take turns
+            wrapper.ensure_connection()
+            if self.vendor == "postgresql":
+                raw = wrapper.connection
+                # With a handler, psycopg hands notifications to it instead of queueing them in an
+                # unbounded backlog; the consumer only needs to wake up, which select() already did.
+                raw.add_notify_handler(lambda notify: None)
+                with wrapper.cursor() as cur:
+                    cur.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self._wrapper = wrapper
+        return self._wrapper
+
+    def fileno(self) -> int | None:
+        """The socket to select() on for NOTIFY (PostgreSQL only, once connected)."""
+        wrapper = self._wrapper
+        if self.vendor != "postgresql" or wrapper is None or wrapper.connection is None:
+            return None
+        try:
+            return wrapper.connection.fileno()
+        except Exception:
+            return None
+
+    def consume_notifies(self) -> None:
+        """Read pending NOTIFY messages off the socket; being woken was all we needed of them."""
+        with self.lock:
+            wrapper = self._wrapper
+            if wrapper is None or wrapper.connection is None:
+                return
+            try:
+                pgconn = wrapper.connection.pgconn
+                pgconn.consume_input()
+                while pgconn.notifies() is not None:
+                    pass
+            except Exception:  # a broken connection: the next query reconnects
+                self.close()
+
+    def close(self) -> None:
+        with self.lock:
+            wrapper, self._wrapper = self._wrapper, None
+            if wrapper is not None:
+                try:
+                    wrapper.close()
+                except Exception:  # closing a broken connection
+                    logger.debug("closing the broker connection failed", exc_info=True)
+
+    def run(self, sql: str, params: Iterable = (), *, fetch: bool = False):
+        """Execute one statement in autocommit; rows when `fetch`, else the row count."""
+        with self.lock:
+            try:
+                with self._connection().cursor() as cur:
+                    cur.execute(sql, list(params))
+                    return cur.fetchall() if fetch else cur.rowcount
+            except (OperationalError, InterfaceError) as exc:
+                if not is_busy(exc):
+                    self.close()  # reconnect next time
+                raise
+
+    # messages
+
+    def lease(
+        self,
+        queue: str,
+        *,
+        limit: int,
+        now: float,
+        until: float,
+        after: tuple[int, int] | None,
+        take: bool,
+        ack_ids: Sequence[int] = (),
+    ) -> list[tuple[int, int, str]]:
+        """Reserve up to `limit` visible messages of `queue` in delivery order, in one statement.
+
+        `take` deletes them instead (no-ack consumers); `after` resumes a scan past (rank, id);
+        `ack_ids` are deleted in the same round trip (PostgreSQL) or just before (SQLite).
+        Returns (id, rank, payload) sorted in delivery order.
+        """
+        params: list = [queue, now]
+        where = "queue = %s AND visible_at <= %s"
+        if after is not None:
+            where += " AND (rank, id) > (%s, %s)"
+            params += list(after)
+        lock = " FOR UPDATE SKIP LOCKED" if self.vendor == "postgresql" else ""
+        pick = f"SELECT id FROM broker_message WHERE {where} ORDER BY rank, id LIMIT %s{lock}"
+        params.append(limit)
+        if take:
+            sql = f"DELETE FROM broker_message WHERE id IN ({pick}) RETURNING id, rank, payload"
+        else:
+            sql = f"UPDATE broker_message SET visible_at = %s WHERE id IN ({pick}) RETURNING id, rank, payload"
+            params.insert(0, until)
+        if ack_ids and self.vendor == "postgresql":
+            sql = f"WITH acked AS (DELETE FROM broker_message WHERE id IN ({_placeholders(ack_ids)})) {sql}"
+            params = list(ack_ids) + params
+        elif ack_ids:
+            self.delete(ack_ids)
+        rows = self.run(sql, params, fetch=True)
+        rows.sort(key=lambda row: (row[1], row[0]))
+        return rows
+
+    def delete(self, ids: Sequence[int]) -> None:
+        for chunk in _chunks(ids):
+            self.run(f"DELETE FROM broker_message WHERE id IN ({_placeholders(chunk)})", chunk)
+
+    def set_visible_at(self, ids: Sequence[int], when: float) -> None:
+        """Renew leases (a future time) or release them (0)."""
+        for chunk in _chunks(ids):
+            self.run(f"UPDATE broker_message SET visible_at = %s WHERE id IN ({_placeholders(chunk)})", [when, *chunk])
+
+    def size(self, queue: str) -> int:
+        return self.run("SELECT COUNT(*) FROM broker_message WHERE queue = %s", [queue], fetch=True)[0][0]
+
+    def purge(self, queue: str, now: float) -> int:
+        """Delete the ready (not leased) messages of `queue`."""
+        return self.run("DELETE FROM broker_message WHERE queue = %s AND visible_at <= %s", [queue, now])
+
+    # queues and bindings
+
+    def declare_queue(self, name: str, expires: float | None, now: float) -> None:
+        self.run(
+            "INSERT INTO broker_queue (name, expires, last_seen) VALUES (%s, %s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET expires = excluded.expires, last_seen = excluded.last_seen",
+            [name, expires, now],
+        )
+
+    def has_queue(self, name: str) -> bool:
+        return bool(self.run("SELECT 1 FROM broker_queue WHERE name = %s", [name], fetch=True))
+
+    def delete_queue(self, name: str) -> None:
+        self.run("DELETE FROM broker_message WHERE queue = %s", [name])
+        self.run("DELETE FROM broker_binding WHERE queue = %s", [name])
+        self.run("DELETE FROM broker_queue WHERE name = %s", [name])
+
+    def touch_queues(self, names: Sequence[str], now: float) -> set[str]:
+        """Mark queues as consumed; returns those that no longer exist (swept while we slept)."""
+        found: set[str] = set()
+        for chunk in _chunks(list(names)):
+            rows = self.run(
+                f"UPDATE broker_queue SET last_seen = %s WHERE name IN ({_placeholders(chunk)}) RETURNING name",
+                [now, *chunk],
+                fetch=True,
+            )
+            found.update(row[0] for row in rows)
+        return set(names) - found
+
+    def sweep_stale_queues(self, now: float, min_grace: float) -> list[str]:
+        """Remove expiring queues (pidbox, replies) nobody touched for max(expires, min_grace) seconds."""
+        rows = self.run(
+            "DELETE FROM broker_queue WHERE expires IS NOT NULL AND last_seen < %s - "
+            "CASE WHEN expires > %s THEN expires ELSE %s END RETURNING name",
+            [now, min_grace, min_grace],
+            fetch=True,
+        )
+        names = [row[0] for row in rows]
+        for chunk in _chunks(names):
+            self.run(f"DELETE FROM broker_message WHERE queue IN ({_placeholders(chunk)})", chunk)
+            self.run(f"DELETE FROM broker_binding WHERE queue IN ({_placeholders(chunk)})", chunk)
+        return names
+
+    def bind(self, exchange: str, queue: str, routing_key: str, pattern: str) -> None:
+        self.run(
+            "INSERT INTO broker_binding (exchange, queue, routing_key, pattern) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (exchange, queue, routing_key) DO NOTHING",
+            [exchange, queue, routing_key or "", pattern or ""],
+        )
+
+    def unbind(self, exchange: str, queue: str, routing_key: str) -> None:
+        self.run(
+            "DELETE FROM broker_binding WHERE exchange = %s AND queue = %s AND routing_key = %s",
+            [exchange, queue, routing_key or ""],
+        )
+
+    def bindings(self, exchange: str) -> list[tuple[str, str, str]]:
+        rows = self.run(
+            "SELECT routing_key, pattern, queue FROM broker_binding WHERE exchange = %s", [exchange], fetch=True
+        )
+        return [(rk, pattern or None, queue) for rk, pattern, queue in rows]
+
+
+def is_busy(exc: Exception) -> bool:
+    """SQLite's 'database is locked': another writer holds the lock; try again later."""
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _chunks(values: Sequence, size: int = 500):
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])

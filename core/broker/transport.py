@@ -1,0 +1,437 @@
+"""The django:// kombu transport: messages in database rows, leased rather than taken.
+
+- A delivery sets the row's `visible_at` to now + lease; ack deletes the row; reject-with-requeue and
+  a clean shutdown set it back to 0. A worker killed with SIGKILL simply stops renewing: its rows
+  become visible again when the lease runs out, so nothing is lost.
+- While the worker lives, `LeaseKeeper` renews the leases of every message it holds (running tasks,
+  prefetched ones, ETA tasks waiting in the worker), so nothing is delivered twice because it was slow.
+- Reservation is one statement: `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`
+  on PostgreSQL, `UPDATE ... RETURNING` under SQLite's single write lock. It takes up to the free
+  prefetch slots at once; acks are batched into the next reservation's round trip.
+- Bindings are shared rows, so fanout (remote control, `inspect ping`) and pidbox replies work
+  across processes; queues with an expiry are swept when nobody has touched them for a while.
+- An idle consumer sleeps on PostgreSQL LISTEN/NOTIFY (every publish notifies), or on SQLite polls
+  with a backoff from 10 ms to 200 ms; an ack that frees a prefetch slot wakes it at once.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import select
+import socket
+import time
+from collections import deque
+from queue import Empty
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from kombu.transport import virtual
+
+from . import db as sql
+from .keeper import LeaseKeeper
+
+logger = logging.getLogger(__name__)
+
+MAX_PRIORITY = 9
+RESCAN_EVERY = 2.0  # seconds a scan may resume from where it last found work before starting at the head
+
+
+class QoS(virtual.QoS):
+    """Prefetch accounting of kombu's virtual QoS; settlement goes to the database."""
+
+    def ack(self, delivery_tag):
+        self.channel._settle(delivery_tag, requeue=False)
+        super().ack(delivery_tag)
+
+    def reject(self, delivery_tag, requeue=False):
+        # Not super(): the virtual QoS requeues by publishing a copy; we release the lease instead,
+        # so the message keeps its place (and id) in the queue.
+        self.channel._settle(delivery_tag, requeue=requeue)
+        self._quick_ack(delivery_tag)
+
+    def restore_unacked(self):
+        """Give back every unacked message (shutdown, connection loss)."""
+        self._flush()
+        tags = list(self._delivered)
+        self._delivered.clear()
+        try:
+            self.channel._release(tags)
+        except DatabaseError as exc:
+            # Nothing is lost: the leases run out and the messages are delivered again.
+            logger.warning("Could not release %d leases (%s); they will expire instead", len(tags), exc)
+        return []
+
+
+class Channel(virtual.Channel):
+    QoS = QoS
+    supports_fanout = True
+    do_restore = True
+    max_priority = MAX_PRIORITY
+
+    def __init__(self, connection, **kwargs):
+        super().__init__(connection, **kwargs)
+        self._held: dict[str, int] = {}  # delivery tag -> row id of leased, unsettled messages
+        self._no_ack_queues: set[str] = set()
+        self._auto_delete_queues: set[str] = set()
+        self._queue_expires: dict[str, float | None] = {}
+        self._scan: dict[str, tuple[int, int, float]] = {}  # queue -> (rank, id, scan started)
+        self._tables: dict[str, tuple[float, list]] = {}  # exchange -> (fetched at, bindings)
+        self._next_queue = 0
+
+    @property
+    def transport(self) -> Transport:
+        return self.connection
+
+    @property
+    def db(self) -> sql.PrivateDatabase:
+        return self.transport.db
+
+    # --- publishing ------------------------------------------------------------------------------
+
+    def _rank(self, message) -> int:
+        return MAX_PRIORITY - self._get_message_priority(message)
+
+    def _put(self, queue, message, **kwargs):
+        sql.publish(self.transport.alias, queue, self._rank(message), json.dumps(message))
+
+    def _put_fanout(self, exchange, message, routing_key, **kwargs):
+        sql.publish_fanout(self.transport.alias, exchange, self._rank(message), json.dumps(message))
+
+    def get_table(self, exchange):
+        cached = self._tables.get(exchange)
+        if cached and time.monotonic() - cached[0] < self.transport.binding_cache_seconds:
+            return cached[1]
+        table = self.db.bindings(exchange)
+        self._tables[exchange] = (time.monotonic(), table)
+        return table
+
+    def _lookup(self, exchange, routing_key, default=None):
+        queues = super()._lookup(exchange, routing_key, default)
+        if not queues and exchange:
+            self._tables.pop(exchange, None)  # a binding made since we cached the table?
+            queues = super()._lookup(exchange, routing_key, default)
+        return queues
+
+    # --- declarations ----------------------------------------------------------------------------
+
+    def _new_queue(self, queue, auto_delete=False, arguments=None, **kwargs):
+        expires_ms = (arguments or {}).get("x-expires")
+        self._queue_expires[queue] = expires_ms / 1000.0 if expires_ms else None
+        self.db.declare_queue(queue, self._queue_expires[queue], time.time())
+        if auto_delete:
+            self._auto_delete_queues.add(queue)
+
+    def _has_queue(self, queue, **kwargs):
+        return self.db.has_queue(queue)
+
+    def _queue_bind(self, exchange, routing_key, pattern, queue):
+        self.db.bind(exchange, queue, routing_key, pattern)
+        self._tables.pop(exchange, None)
+
+    def queue_unbind(self, queue, exchange=None, routing_key="", arguments=None, **kwargs):
+        super().queue_unbind(queue, exchange, routing_key, arguments, **kwargs)
+        self.db.unbind(exchange, queue, routing_key)
+        self._tables.pop(exchange, None)
+
+    def queue_delete(self, queue, if_unused=False, if_empty=False, **kwargs):
+        if if_empty and self._size(queue):
+            return
+        self.db.delete_queue(queue)
+        self.state.queue_bindings_delete(queue)
+        self._auto_delete_queues.discard(queue)
+        self._tables.clear()
+
+    def _size(self, queue):
+        return self.db.size(queue)
+
+    def _purge(self, queue):
+        return self.db.purge(queue, time.time())
+
+    def _redeclare(self, queue):
+        """Declare `queue` and its bindings again (it was swept while this process was stopped)."""
+        self.db.declare_queue(queue, self._queue_expires.get(queue), time.time())
+        for exchange, routing_key, arguments in list(self.state.queue_bindings(queue)):
+            rk, pattern, _ = self.typeof(exchange).prepare_bind(queue, exchange, routing_key, arguments)
+            self.db.bind(exchange, queue, rk, pattern)
+
+    # --- consuming -------------------------------------------------------------------------------
+
+    def basic_consume(self, queue, no_ack, *args, **kwargs):
+        if no_ack:
+            self._no_ack_queues.add(queue)
+        result = super().basic_consume(queue, no_ack, *args, **kwargs)
+        self.transport.keeper.ensure_running()
+        return result
+
+    def basic_cancel(self, consumer_tag):
+        queue = self._tag_to_queue.get(consumer_tag)
+        super().basic_cancel(consumer_tag)
+        if queue is not None and queue not in self._active_queues:
+            self._no_ack_queues.discard(queue)
+            self._scan.pop(queue, None)
+            if queue in self._auto_delete_queues:
+                self.queue_delete(queue)
+
+    def basic_get(self, queue, no_ack=False, **kwargs):
+        rows = self._lease(queue, 1, take=no_ack)
+        if not rows:
+            return None
+        payload = self._accept(rows[0], queue, no_ack)
+        message = self.Message(payload, channel=self)
+        if not no_ack:
+            self.qos.append(message, message.delivery_tag)
+        return message
+
+    def drain_events(self, timeout=None, callback=None):
+        """Reserve and deliver up to the free prefetch slots from the next queue that has work."""
+        if not self._consumers:
+            raise Empty()
+        room = self.qos.can_consume_max_estimate()
+        if room is not None and room <= 0:
+            raise Empty()
+        limit = min(room or self.transport.batch_size, self.transport.batch_size)
+        callback = callback or self.transport._deliver
+        queues = list(self._active_queues)
+        for offset in range(len(queues)):
+            queue = queues[(self._next_queue + offset) % len(queues)]
+            no_ack = queue in self._no_ack_queues
+            rows = self._lease(queue, limit, take=no_ack)
+            if rows:
+                self._next_queue = (self._next_queue + offset + 1) % len(queues)  # fair between queues
+                for row in rows:
+                    callback(self._accept(row, queue, no_ack), queue)
+                return
+        raise Empty()
+
+    def _accept(self, row, queue, no_ack):
+        row_id, _, payload = row
+        message = json.loads(payload)
+        if not no_ack:
+            self._held[message["properties"]["delivery_tag"]] = row_id
+        return message
+
+    def _lease(self, queue, limit, *, take):
+        """One reservation statement, resuming where the last scan of this queue found work.
+
+        While deleted rows cannot be vacuumed (any long transaction in the cluster), a scan from the
+        head of the index walks every dead entry; resuming past the last delivered (rank, id) avoids
+        that, and a periodic scan from the head picks up released messages and new higher priorities.
+        """
+        now = time.time()
+        scan = self._scan.get(queue)
+        if scan is not None and now - scan[2] > RESCAN_EVERY:
+            scan = None
+        ack_ids = self.transport.take_pending_acks()
+        try:
+            rows = self._reserve(queue, limit, now, scan, take, ack_ids)
+            if not rows and scan is not None:
+                scan = None
+                rows = self._reserve(queue, limit, now, None, take, ())
+        except OperationalError as exc:
+            self.transport.return_pending_acks(ack_ids)
+            if sql.is_busy(exc):
+                return []  # SQLite: another writer has the lock; the next poll tries again
+            raise
+        except Exception:
+            self.transport.return_pending_acks(ack_ids)
+            raise
+        if rows:
+            last = rows[-1]
+            self._scan[queue] = (last[1], last[0], scan[2] if scan else now)
+        else:
+            self._scan.pop(queue, None)
+        return rows
+
+    def _reserve(self, queue, limit, now, scan, take, ack_ids):
+        return self.db.lease(
+            queue,
+            limit=limit,
+            now=now,
+            until=now + self.transport.lease_seconds,
+            after=scan[:2] if scan else None,
+            take=take,
+            ack_ids=ack_ids,
+        )
+
+    # --- settlement ------------------------------------------------------------------------------
+
+    def _settle(self, delivery_tag, *, requeue):
+        row_id = self._held.pop(delivery_tag, None)
+        if row_id is None:
+            return
+        if requeue:
+            self.db.set_visible_at([row_id], 0)
+        else:
+            self.transport.ack_later(row_id)
+        self.transport.wake()  # a prefetch slot is free
+
+    def _release(self, delivery_tags):
+        row_ids = [self._held.pop(tag) for tag in delivery_tags if tag in self._held]
+        self.transport.flush_acks()
+        if row_ids:
+            self.db.set_visible_at(row_ids, 0)
+
+    def held_row_ids(self) -> list[int]:
+        return list(self._held.values())
+
+    def consumed_queues(self) -> list[str]:
+        return list(self._active_queues)
+
+
+class Transport(virtual.Transport):
+    Channel = Channel
+
+    driver_type = "django"
+    driver_name = "django"
+    default_port = None
+    polling_interval = 0.2  # longest idle poll on SQLite; PostgreSQL waits on NOTIFY instead
+    min_polling_interval = 0.01
+    notify_wait = 1.0  # PostgreSQL: also look without a NOTIFY this often (expired leases)
+
+    implements = virtual.Transport.implements.extend(
+        asynchronous=False, exchange_type=frozenset(["direct", "topic", "fanout"]), heartbeats=False
+    )
+    connection_errors = virtual.Transport.connection_errors + (OperationalError, InterfaceError)
+    channel_errors = virtual.Transport.channel_errors + (DatabaseError,)
+
+    def __init__(self, client, **kwargs):
+        super().__init__(client, **kwargs)
+        options = client.transport_options
+        self.alias = options.get("database_alias", "default")
+        self.lease_seconds = float(options.get("visibility_timeout", 60))
+        self.batch_size = int(options.get("batch_size", 100))
+        self.ack_delay = float(options.get("ack_delay", 0.05))
+        self.binding_cache_seconds = float(options.get("binding_cache_seconds", 1.0))
+        self.db = sql.PrivateDatabase(self.alias)
+        self.keeper = LeaseKeeper(self)
+        self._acks: deque[int] = deque()
+        self._oldest_ack = 0.0
+        self._idle_wait = self.min_polling_interval
+        self._next_channel = 0
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+
+    # The URL is just "django://": no host, no credentials (the database comes from Django's settings).
+    can_parse_url = True
+    default_connection_params = {"port": None, "hostname": None}
+
+    def as_uri(self, uri, include_password=False, mask="**"):
+        return "django://" if self.alias == "default" else f"django://{self.alias}"
+
+    def driver_version(self):
+        import django
+
+        return django.get_version()
+
+    def establish_connection(self):
+        from django.db import connections
+
+        connections[self.alias].ensure_connection()  # fail fast (and let kombu retry) if the DB is down
+        return super().establish_connection()
+
+    def close_connection(self, connection):
+        try:
+            self.flush_acks()
+            super().close_connection(connection)  # closes channels: unacked leases are released
+            self.flush_acks()
+        finally:
+            self.keeper.stop()
+            self.db.close()
+            for fd in (self._wake_r, self._wake_w):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self._wake_r = self._wake_w = -1
+
+    # --- acks ------------------------------------------------------------------------------------
+
+    def ack_later(self, row_id: int) -> None:
+        if not self._acks:
+            self._oldest_ack = time.monotonic()
+        self._acks.append(row_id)
+
+    def take_pending_acks(self) -> list[int]:
+        taken = []
+        while True:
+            try:
+                taken.append(self._acks.popleft())
+            except IndexError:
+                return taken
+
+    def return_pending_acks(self, row_ids) -> None:
+        self._acks.extend(row_ids)
+
+    def acks_due(self) -> bool:
+        return bool(self._acks) and time.monotonic() - self._oldest_ack >= self.ack_delay
+
+    def flush_acks(self) -> None:
+        row_ids = self.take_pending_acks()
+        if not row_ids:
+            return
+        try:
+            self.db.delete(row_ids)
+        except Exception:
+            self.return_pending_acks(row_ids)
+            raise
+
+    # --- the consumer loop -----------------------------------------------------------------------
+
+    def wake(self) -> None:
+        if self._wake_w < 0:
+            return
+        try:
+            os.write(self._wake_w, b"!")
+        except OSError as exc:  # pipe full: a wake-up is already pending
+            if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK):
+                raise
+
+    def drain_events(self, connection, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self._deliver_once():
+                self._idle_wait = self.min_polling_interval
+                return
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise socket.timeout()
+            wait = self._idle_wait if self.db.vendor == "sqlite" else self.notify_wait
+            if deadline is not None:
+                wait = min(wait, deadline - now)
+            self._sleep(wait)
+            self._idle_wait = min(self._idle_wait * 2, self.polling_interval)
+
+    def _deliver_once(self) -> bool:
+        channels = list(self.channels)
+        for offset in range(len(channels)):
+            channel = channels[(self._next_channel + offset) % len(channels)]
+            try:
+                channel.drain_events(callback=self._deliver)
+            except Empty:
+                continue
+            self._next_channel = (self._next_channel + offset + 1) % len(channels)
+            return True
+        return False
+
+    def _sleep(self, seconds: float) -> None:
+        """Until a NOTIFY (PostgreSQL), an ack that freed a slot, or `seconds`."""
+        fds = [self._wake_r]
+        pg = self.db.fileno()
+        if pg is not None:
+            fds.append(pg)
+        try:
+            readable, _, _ = select.select(fds, [], [], max(seconds, 0))
+        except (OSError, ValueError):  # fd closed under us: the next query reconnects
+            time.sleep(min(seconds, 0.1))
+            return
+        if self._wake_r in readable:
+            try:
+                while os.read(self._wake_r, 4096):
+                    pass
+            except BlockingIOError:
+                pass
+        if pg is not None and pg in readable:
+            self.db.consume_notifies()  # else select() would keep answering at once

@@ -1,0 +1,3 @@
+"""Placeholder replaced below."""
+def run_health_checks(**kw):
+    raise NotImplementedError
