@@ -3,6 +3,7 @@
 Production is a set of environment values, not a separate code path.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -80,7 +81,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_db.sqlite3")}  # a file: workers must see it
+    # A file (worker processes must see it), one per test run (two runs must not share it).
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test_db_{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -146,8 +148,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
-# The longest hard limit any task declares; the Redis visibility timeout must exceed it.
-LONGEST_TASK_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT, 3600)
+# The longest hard limit any task declares (bulk jobs may run up to an hour); the Redis
+# visibility timeout must exceed it.
+LONGEST_TASK_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT, env.int("CELERY_LONGEST_TASK_TIME_LIMIT", default=3600))
 
 _uses_django_broker = CELERY_BROKER_URL.startswith("django://")
 CELERY_VISIBILITY_TIMEOUT = env.int(

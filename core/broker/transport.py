@@ -38,6 +38,12 @@ MAX_PRIORITY = 9
 RESCAN_EVERY = 2.0  # seconds a scan may resume from where it last found work before starting at the head
 
 
+def _worker_is_stopping() -> bool:
+    from celery.worker import state
+
+    return state.should_stop is not None or state.should_terminate is not None
+
+
 class QoS(virtual.QoS):
     """Prefetch accounting of kombu's virtual QoS; settlement goes to the database."""
 
@@ -288,7 +294,7 @@ class Transport(virtual.Transport):
     default_port = None
     polling_interval = 0.2  # longest idle poll on SQLite; PostgreSQL waits on NOTIFY instead
     min_polling_interval = 0.01
-    notify_wait = 1.0  # PostgreSQL: also look without a NOTIFY this often (expired leases)
+    notify_wait = 0.5  # PostgreSQL: also look without a NOTIFY this often (expired leases)
 
     implements = virtual.Transport.implements.extend(
         asynchronous=False, exchange_type=frozenset(["direct", "topic", "fanout"]), heartbeats=False
@@ -327,7 +333,12 @@ class Transport(virtual.Transport):
         return django.get_version()
 
     def establish_connection(self):
+        import django
+        from django.apps import apps
         from django.db import connections
+
+        if not apps.ready and not apps.loading:
+            django.setup()  # `celery inspect ...` and other clients that never set Django up
 
         connections[self.alias].ensure_connection()  # fail fast (and let kombu retry) if the DB is down
         return super().establish_connection()
@@ -390,13 +401,19 @@ class Transport(virtual.Transport):
                 raise
 
     def drain_events(self, connection, timeout=None):
+        """Deliver what is ready; else sleep (NOTIFY, a freed slot, or the poll) and look again.
+
+        Blocks until something is delivered or `timeout` runs out: kombu's pidbox reply collection
+        reads a timeout as "no more replies". A worker asked to stop returns early, because Celery's
+        synloop only notices the request between calls (a full 2 s wait delayed every warm shutdown).
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             if self._deliver_once():
                 self._idle_wait = self.min_polling_interval
                 return
             now = time.monotonic()
-            if deadline is not None and now >= deadline:
+            if deadline is not None and now >= deadline or _worker_is_stopping():
                 raise socket.timeout()
             wait = self._idle_wait if self.db.vendor == "sqlite" else self.notify_wait
             if deadline is not None:

@@ -1,0 +1,160 @@
+"""Shared fixtures: real Celery worker processes on the test database and the configured broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent
+
+
+def broker_kind() -> str:
+    """'django', 'redis' or 'amqp': what this test run publishes to."""
+    return settings.CELERY_BROKER_URL.split("://", 1)[0].split("+", 1)[0].replace("rediss", "redis")
+
+
+def database_url() -> str:
+    """A URL for the database the tests run on (pytest-django's test database), for subprocesses."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment of a subprocess that should see what this test process sees."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_DEBUG="1",
+        DATABASE_URL=database_url(),
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        CELERY_RESULT_BACKEND=settings.CELERY_RESULT_BACKEND,
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+class WorkerProcess:
+    """`celery worker` in its own process group, with its log in a file."""
+
+    def __init__(self, name: str, log_path: Path, args: list[str], env: dict[str, str]):
+        self.name = name
+        self.log_path = log_path
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in wait_exit
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log:
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker {self.name} exited ({self.proc.returncode}):\n{self.log[-3000:]}")
+            time.sleep(0.1)
+        raise AssertionError(f"worker {self.name}: {text!r} not in its log after {timeout}s:\n{self.log[-3000:]}")
+
+    def signal(self, sig: int) -> None:
+        """Signal the main process, as an operator or a supervisor does."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+    def kill(self) -> None:
+        """SIGKILL to the whole worker: main process and pool children, no chance to clean up."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.wait_exit(10)
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.proc.poll() is None:
+            self.signal(signal.SIGTERM)  # warm shutdown
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.wait_exit(10)
+
+    def wait_exit(self, timeout: float) -> int:
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._log.close()
+
+
+@pytest.fixture
+def start_worker(tmp_path, transactional_db):
+    """Start real workers: start_worker(name, queues=..., concurrency=..., env={...}). All stopped at the end."""
+    started: list[WorkerProcess] = []
+
+    def start(
+        name: str = "w1",
+        *,
+        queues: str = ",".join(settings.TASK_QUEUE_NAMES),
+        concurrency: int = 1,
+        env: dict[str, str] | None = None,
+        wait: bool = True,
+    ) -> WorkerProcess:
+        args = [
+            sys.executable, "-m", "celery", "-A", "core.tests.worker_app", "worker",
+            "--loglevel=info", f"--concurrency={concurrency}", "-Q", queues, "-n", f"{name}-{os.getpid()}@%h",
+            "--without-heartbeat", "--without-gossip", "--without-mingle",
+        ]  # fmt: skip
+        worker = WorkerProcess(name, tmp_path / f"worker-{name}-{len(started)}.log", args, subprocess_env(**(env or {})))
+        started.append(worker)
+        if wait:
+            worker.wait_for_log(" ready.")
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop(timeout=15)
+
+
+@pytest.fixture
+def record_file(tmp_path) -> Path:
+    """The file probe tasks append their 'start'/'done' lines to."""
+    path = tmp_path / "runs.log"
+    path.touch()
+    return path
+
+
+def read_runs(path: Path) -> list[tuple[str, str]]:
+    return [tuple(line.split()[:2]) for line in path.read_text().splitlines() if line.strip()]
+
+
+def wait_until(predicate, timeout: float, message: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s: {message}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_redis_test_db():
+    """Redis keeps messages between runs; the test run uses its own Redis database and empties it."""
+    if settings.REDIS_AVAILABLE:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    yield
