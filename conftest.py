@@ -151,6 +151,17 @@ def wait_until(predicate, timeout: float, message: str, interval: float = 0.1):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _close_broker_connections(django_db_setup, django_db_blocker):
+    """Torn down before the test database is dropped: our own broker connections must not hold it."""
+    yield
+    from backend.celery import app
+    from core.broker.db import close_all
+
+    app.pool.force_close_all()
+    close_all()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _clean_redis_test_db():
     """Redis keeps messages between runs; the test run uses its own Redis database and empties it."""
     if settings.REDIS_AVAILABLE:

@@ -90,6 +90,12 @@ def _forget_connections_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_connections_after_fork)
 
 
+def close_all() -> None:
+    """Close every private broker connection of this process (before dropping a test database)."""
+    for db in list(_live):
+        db.close()
+
+
 class PrivateDatabase:
     """A connection of the transport's own, shared by its consumer thread and its lease keeper."""
 
