@@ -28,6 +28,7 @@ from queue import Empty
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from kombu.transport import virtual
+from kombu.transport.base import to_rabbitmq_queue_arguments
 
 from . import db as sql
 from .keeper import LeaseKeeper
@@ -78,7 +79,7 @@ class Channel(virtual.Channel):
 
     def __init__(self, connection, **kwargs):
         super().__init__(connection, **kwargs)
-        self._held: dict[str, int] = {}  # delivery tag -> row id of leased, unsettled messages
+        self._held: dict[str, tuple[int, str]] = {}  # delivery tag -> (row id, queue), leased and unsettled
         self._no_ack_queues: set[str] = set()
         self._auto_delete_queues: set[str] = set()
         self._queue_expires: dict[str, float | None] = {}
@@ -121,6 +122,10 @@ class Channel(virtual.Channel):
         return queues
 
     # --- declarations ----------------------------------------------------------------------------
+
+    def prepare_queue_arguments(self, arguments, **kwargs):
+        # Queue(expires=...) reaches _new_queue as x-expires only through this (the virtual base drops it).
+        return to_rabbitmq_queue_arguments(arguments, **kwargs)
 
     def _new_queue(self, queue, auto_delete=False, arguments=None, **kwargs):
         expires_ms = (arguments or {}).get("x-expires")
@@ -215,7 +220,7 @@ class Channel(virtual.Channel):
         row_id, _, payload = row
         message = json.loads(payload)
         if not no_ack:
-            self._held[message["properties"]["delivery_tag"]] = row_id
+            self._held[message["properties"]["delivery_tag"]] = (row_id, queue)
         return message
 
     def _lease(self, queue, limit, *, take):
@@ -264,23 +269,29 @@ class Channel(virtual.Channel):
     # --- settlement ------------------------------------------------------------------------------
 
     def _settle(self, delivery_tag, *, requeue):
-        row_id = self._held.pop(delivery_tag, None)
-        if row_id is None:
+        held = self._held.pop(delivery_tag, None)
+        if held is None:
             return
         if requeue:
-            self.db.set_visible_at([row_id], 0)
+            self._release_rows([held])
         else:
-            self.transport.ack_later(row_id)
+            self.transport.ack_later(held[0])
         self.transport.wake()  # a prefetch slot is free
 
     def _release(self, delivery_tags):
-        row_ids = [self._held.pop(tag) for tag in delivery_tags if tag in self._held]
+        held = [self._held.pop(tag) for tag in delivery_tags if tag in self._held]
         self.transport.flush_acks()
-        if row_ids:
-            self.db.set_visible_at(row_ids, 0)
+        self._release_rows(held)
+
+    def _release_rows(self, held):
+        if not held:
+            return
+        self.db.set_visible_at([row_id for row_id, _ in held], 0)
+        for _, queue in held:
+            self._scan.pop(queue, None)  # the released rows lie behind the resume point
 
     def held_row_ids(self) -> list[int]:
-        return list(self._held.values())
+        return [row_id for row_id, _ in list(self._held.values())]
 
     def consumed_queues(self) -> list[str]:
         return list(self._active_queues)
