@@ -346,12 +346,10 @@ class Transport(virtual.Transport):
     def establish_connection(self):
         import django
         from django.apps import apps
-        from django.db import connections
 
         if not apps.ready and not apps.loading:
             django.setup()  # `celery inspect ...` and other clients that never set Django up
-
-        connections[self.alias].ensure_connection()  # fail fast (and let kombu retry) if the DB is down
+        self.db.run("SELECT 1")  # fail fast (and let kombu retry) if the database is down
         return super().establish_connection()
 
     def close_connection(self, connection):

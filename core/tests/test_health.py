@@ -1,0 +1,77 @@
+"""health_check reports every component, and a component that is down never breaks the others."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import override_settings
+
+from backend.celery import app
+from core.health import run_health_checks
+from core.tasks import health_check
+
+pytestmark = pytest.mark.django_db
+
+NOBODY_LISTENS = "redis://127.0.0.1:1/0"  # port 1: connection refused at once
+
+
+@pytest.fixture
+def broker_down():
+    original = app.conf.broker_url
+    app.conf.broker_url = NOBODY_LISTENS
+    app.pool.force_close_all()
+    yield
+    app.conf.broker_url = original
+    app.pool.force_close_all()
+
+
+def test_a_healthy_system_reports_every_component_up_with_its_latency():
+    summary = run_health_checks(ping_workers=False)
+    assert summary["healthy"] is True
+    for name in ("database", "cache", "broker", "disk"):
+        assert summary["checks"][name]["status"] == "up", summary["checks"][name]
+        assert summary["checks"][name]["latency_ms"] >= 0
+    assert set(summary["checks"]["broker"]["queues"]) == {"default", "cache", "reports", "monitoring"}
+
+
+def test_the_broker_down_is_reported_not_raised(broker_down):
+    summary = health_check()  # the task itself, called directly as the seed shows
+    assert summary["healthy"] is False
+    assert summary["checks"]["broker"]["status"] == "down"
+    assert summary["checks"]["workers"]["status"] == "down"
+    assert summary["checks"]["database"]["status"] == "up"
+
+
+@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                       "LOCATION": NOBODY_LISTENS}})  # fmt: skip
+def test_the_cache_down_is_reported_not_raised():
+    summary = run_health_checks(ping_workers=False)
+    assert summary["checks"]["cache"]["status"] == "down"
+    assert "Error" in summary["checks"]["cache"]["error"]
+    assert summary["checks"]["database"]["status"] == "up"
+    assert summary["healthy"] is False
+
+
+@override_settings(HEALTH_MIN_FREE_DISK_MB=10**12)
+def test_too_little_free_disk_is_unhealthy():
+    summary = run_health_checks(ping_workers=False)
+    assert summary["checks"]["disk"]["status"] == "down"
+    assert "below the" in summary["checks"]["disk"]["error"]
+
+
+def test_no_worker_answering_is_unhealthy():
+    summary = run_health_checks(ping_workers=True, ping_timeout=0.5)
+    assert summary["checks"]["workers"]["status"] == "down"
+    assert summary["healthy"] is False
+
+
+def test_the_endpoint_gives_anonymous_callers_only_the_verdict(client):
+    response = client.get("/health/")
+    assert response.status_code == 200
+    assert response.json() == {"healthy": True}
+
+
+def test_the_endpoint_gives_staff_the_details_and_503_when_down(client, broker_down):
+    staff = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    client.force_login(staff)
+    response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["status"] == "down"

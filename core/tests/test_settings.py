@@ -1,0 +1,83 @@
+"""The start-up decision (Redis or the database) and the settings guards, in fresh processes."""
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+PRINT_MODE = (
+    "import json, django; django.setup(); from django.conf import settings; from backend.celery import live_mode;"
+    "print(json.dumps({'broker': settings.CELERY_BROKER_URL, 'backend': settings.CELERY_RESULT_BACKEND,"
+    " 'cache': settings.CACHES['default']['BACKEND'], 'vt': settings.CELERY_VISIBILITY_TIMEOUT,"
+    " 'prefetch': settings.CELERY_WORKER_PREFETCH_MULTIPLIER, 'live': live_mode()}))"
+)
+
+
+def settings_in_a_fresh_process(**env):
+    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "backend.settings", "DJANGO_DEBUG": "1",
+            "DATA_DIR": str(ROOT / "data"), "REDIS_URL": "", "CELERY_BROKER_URL": "", "CELERY_RESULT_BACKEND": ""}
+    result = subprocess.run([sys.executable, "-c", PRINT_MODE], cwd=ROOT, env={**base, **env},
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    return result
+
+
+def redis_is_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_without_redis_everything_falls_back_to_the_database():
+    result = settings_in_a_fresh_process(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens on port 1
+    mode = json.loads(result.stdout)
+    assert mode["broker"] == "django://"
+    assert mode["backend"] == "django-db"
+    assert mode["cache"].endswith("DatabaseCache")
+    assert mode["vt"] == 60  # a django:// lease is renewed, so it can be short
+    assert mode["live"]["broker"] == "django://" and mode["live"]["result_backend"] == "django-db"
+
+
+@pytest.mark.skipif(not redis_is_up(), reason="Redis is not running")
+def test_when_redis_answers_it_is_broker_results_and_cache():
+    mode = json.loads(settings_in_a_fresh_process(REDIS_URL="redis://127.0.0.1:6379/14").stdout)
+    assert mode["broker"] == mode["backend"] == "redis://127.0.0.1:6379/14"
+    assert mode["cache"].endswith("RedisCache")
+    assert mode["vt"] > 3600  # longer than the longest hard time limit
+
+
+def test_explicit_urls_win_and_passwords_are_masked():
+    mode = json.loads(
+        settings_in_a_fresh_process(
+            REDIS_URL="redis://127.0.0.1:1/0",
+            CELERY_BROKER_URL="amqp://guest:s3cret@127.0.0.1:5672//",
+            CELERY_RESULT_BACKEND="redis://:s3cret@127.0.0.1:6379/14",
+        ).stdout
+    )
+    assert mode["broker"].startswith("amqp://")
+    assert "s3cret" not in json.dumps(mode["live"])
+    assert mode["live"]["broker"].startswith("amqp://guest:**@")
+
+
+def test_prefetch_multiplier_defaults_to_one_and_comes_from_the_environment():
+    assert json.loads(settings_in_a_fresh_process().stdout)["prefetch"] == 1
+    assert json.loads(settings_in_a_fresh_process(CELERY_WORKER_PREFETCH_MULTIPLIER="4").stdout)["prefetch"] == 4
+
+
+@pytest.mark.skipif(not redis_is_up(), reason="Redis is not running")
+def test_a_redis_visibility_timeout_shorter_than_the_longest_task_is_refused():
+    # Redis would deliver a still-running task a second time once the timeout ran out.
+    result = settings_in_a_fresh_process(REDIS_URL="redis://127.0.0.1:6379/14", CELERY_VISIBILITY_TIMEOUT="600")
+    assert result.returncode != 0
+    assert "CELERY_VISIBILITY_TIMEOUT (600s) must exceed" in result.stderr
+
+
+def test_without_debug_a_secret_key_is_required():
+    result = settings_in_a_fresh_process(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
