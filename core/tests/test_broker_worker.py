@@ -5,7 +5,9 @@ over SQLite, django:// over PostgreSQL and Redis); broker-specific expectations 
 """
 
 import collections
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -157,3 +159,31 @@ def test_sigterm_is_a_warm_shutdown_that_gives_prefetched_messages_back(start_wo
     start_worker("after")
     expected = {f"waiting-{n}" for n in range(3)}
     wait_until(lambda: expected <= set(counts(record_file, "done")), 30, "the given-back messages ran")
+
+
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+def rabbitmq_is_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif("broker_kind() != 'redis'", reason="run once, in the services run (PostgreSQL + Redis)")
+def test_an_explicit_amqp_broker_url_works_end_to_end(start_worker):
+    if not rabbitmq_is_up():
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail("RabbitMQ is not running on 127.0.0.1:5672 and REQUIRE_SERVICES=1")
+        pytest.skip("RabbitMQ is not running on 127.0.0.1:5672")
+    env = {"CELERY_BROKER_URL": AMQP_URL, "CELERY_RESULT_BACKEND": "django-db"}
+    start_worker("rabbit", env=env)
+    script = (
+        "import django; django.setup(); from core.tasks import health_check;"
+        "r = health_check.delay().get(timeout=60); print(r['healthy'], r['checks']['broker']['url'])"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=subprocess_env(**env),
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert out.stdout.split() == ["True", "amqp://guest:**@127.0.0.1:5672//"], out.stdout + out.stderr

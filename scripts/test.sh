@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole suite, run by `make test` (and so by .ci/run):
+#   1. the embedded default: SQLite, the django:// broker, django-db results, the database cache;
+#   2. PostgreSQL + Redis (broker, results and cache on Redis);
+#   3. django:// on PostgreSQL: the broker and worker tests again on the production database.
+# Runs 2 and 3 need PostgreSQL and Redis on 127.0.0.1. When they are down the runs are skipped and
+# said so plainly, unless REQUIRE_SERVICES=1 (CI), which makes a missing service a failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+PYTEST=(.venv/bin/pytest -p no:cacheprovider -q -ra)
+PG_URL=${TEST_DATABASE_URL:-postgres://root@127.0.0.1:5432/medaid}
+REDIS_TEST_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/14}  # its own Redis database, emptied by the suite
+export DJANGO_DEBUG=1
+
+port_open() { .venv/bin/python -c "import socket,sys; socket.create_connection(('$1', $2), timeout=1)" 2>/dev/null; }
+
+failed=()
+run() {
+    local label=$1; shift
+    echo
+    echo "=== $label"
+    local started=$SECONDS
+    if "$@"; then echo "=== $label: passed in $((SECONDS - started)) s"; else failed+=("$label"); fi
+}
+
+run "1/3 embedded default (SQLite + django://)" \
+    env DATABASE_URL="sqlite:///$PWD/data/db.sqlite3" REDIS_URL= CELERY_BROKER_URL= CELERY_RESULT_BACKEND= \
+    "${PYTEST[@]}" "$@"
+
+if port_open 127.0.0.1 5432 && port_open 127.0.0.1 6379; then
+    run "2/3 PostgreSQL + Redis" \
+        env DATABASE_URL="$PG_URL" REDIS_URL="$REDIS_TEST_URL" CELERY_BROKER_URL= CELERY_RESULT_BACKEND= \
+        "${PYTEST[@]}" "$@"
+    run "3/3 django:// on PostgreSQL (broker and worker tests)" \
+        env DATABASE_URL="$PG_URL" REDIS_URL= CELERY_BROKER_URL= CELERY_RESULT_BACKEND= \
+        "${PYTEST[@]}" -m worker "$@"
+elif [[ "${REQUIRE_SERVICES:-0}" == 1 ]]; then
+    echo "PostgreSQL (127.0.0.1:5432) or Redis (127.0.0.1:6379) is not running and REQUIRE_SERVICES=1" >&2
+    failed+=("services")
+else
+    echo
+    echo "SKIPPED runs 2/3 and 3/3 (PostgreSQL + Redis, django:// on PostgreSQL): PostgreSQL or Redis is not running."
+fi
+
+echo
+if ((${#failed[@]})); then
+    echo "FAILED: ${failed[*]}"
+    exit 1
+fi
+echo "All test runs passed."
