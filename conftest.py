@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -77,10 +78,8 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL to the whole worker: main process and pool children, no chance to clean up."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.wait_exit(10)
 
     def stop(self, timeout: float = 30) -> None:
@@ -117,7 +116,8 @@ def start_worker(tmp_path, transactional_db):
             "--loglevel=info", f"--concurrency={concurrency}", "-Q", queues, "-n", f"{name}-{os.getpid()}@%h",
             "--without-heartbeat", "--without-gossip", "--without-mingle",
         ]  # fmt: skip
-        worker = WorkerProcess(name, tmp_path / f"worker-{name}-{len(started)}.log", args, subprocess_env(**(env or {})))
+        log_path = tmp_path / f"worker-{name}-{len(started)}.log"
+        worker = WorkerProcess(name, log_path, args, subprocess_env(**(env or {})))
         started.append(worker)
         if wait:
             worker.wait_for_log(" ready.")

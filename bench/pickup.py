@@ -110,8 +110,10 @@ def main() -> None:
             median = statistics.median(latencies)
             p90 = latencies[int(0.9 * (len(latencies) - 1))]
             verdict = "PASS" if median < 0.25 else "MISS"
-            print(f"{name:14s} median {median * 1000:7.1f} ms  p90 {p90 * 1000:7.1f} ms  "
-                  f"max {latencies[-1] * 1000:7.1f} ms  n={len(latencies)}  target median < 250 ms: {verdict}")  # fmt: skip
+            print(
+                f"{name:14s} median {median * 1000:7.1f} ms  p90 {p90 * 1000:7.1f} ms  "
+                f"max {latencies[-1] * 1000:7.1f} ms  n={len(latencies)}  target median < 250 ms: {verdict}"
+            )
             figures[f"{name}_median_ms"] = round(median * 1000, 1)
             figures[f"{name}_p90_ms"] = round(p90 * 1000, 1)
     print(json.dumps(figures))

@@ -16,12 +16,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
 import os
 import select
-import socket
 import time
 from collections import deque
 from queue import Empty
@@ -361,10 +361,8 @@ class Transport(virtual.Transport):
             self.keeper.stop()
             self.db.close()
             for fd in (self._wake_r, self._wake_w):
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
             self._wake_r = self._wake_w = -1
 
     # --- acks ------------------------------------------------------------------------------------
@@ -423,7 +421,7 @@ class Transport(virtual.Transport):
                 return
             now = time.monotonic()
             if deadline is not None and now >= deadline or _worker_is_stopping():
-                raise socket.timeout()
+                raise TimeoutError()
             wait = self._idle_wait if self.db.vendor == "sqlite" else self.notify_wait
             if deadline is not None:
                 wait = min(wait, deadline - now)
