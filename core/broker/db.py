@@ -209,6 +209,13 @@ class PrivateDatabase:
         rows.sort(key=lambda row: (row[1], row[0]))
         return rows
 
+    def has_ready(self, queue: str, now: float) -> bool:
+        """A read-only look: is anything deliverable in `queue`? (Takes no write lock on SQLite.)"""
+        rows = self.run(
+            "SELECT 1 FROM broker_message WHERE queue = %s AND visible_at <= %s LIMIT 1", [queue, now], fetch=True
+        )
+        return bool(rows)
+
     def delete(self, ids: Sequence[int]) -> None:
         for chunk in _chunks(ids):
             self.run(f"DELETE FROM broker_message WHERE id IN ({_placeholders(chunk)})", chunk)

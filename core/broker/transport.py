@@ -86,6 +86,7 @@ class Channel(virtual.Channel):
         self._scan: dict[str, tuple[int, int, float]] = {}  # queue -> (rank, id, scan started)
         self._tables: dict[str, tuple[float, list]] = {}  # exchange -> (fetched at, bindings)
         self._next_queue = 0
+        self._found_nothing = False
 
     @property
     def transport(self) -> Transport:
@@ -205,15 +206,22 @@ class Channel(virtual.Channel):
         limit = min(room or self.transport.batch_size, self.transport.batch_size)
         callback = callback or self.transport._deliver
         queues = list(self._active_queues)
+        if self._found_nothing and self.db.vendor == "sqlite" and not self.transport._acks:
+            # Idle: look before taking SQLite's single write lock, which every idle poll would otherwise take.
+            now = time.time()
+            if not any(self.db.has_ready(queue, now) for queue in queues):
+                raise Empty()
         for offset in range(len(queues)):
             queue = queues[(self._next_queue + offset) % len(queues)]
             no_ack = queue in self._no_ack_queues
             rows = self._lease(queue, limit, take=no_ack)
             if rows:
+                self._found_nothing = False
                 self._next_queue = (self._next_queue + offset + 1) % len(queues)  # fair between queues
                 for row in rows:
                     callback(self._accept(row, queue, no_ack), queue)
                 return
+        self._found_nothing = True
         raise Empty()
 
     def _accept(self, row, queue, no_ack):
