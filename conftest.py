@@ -163,9 +163,14 @@ def _close_broker_connections(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="session", autouse=True)
 def _clean_redis_test_db():
-    """Redis keeps messages between runs; the test run uses its own Redis database and empties it."""
+    """Redis keeps messages between runs: empty the run's own Redis database (scripts/test.sh uses /14).
+
+    Database 0 is where a developer's own instance lives, so it is never emptied.
+    """
     if settings.REDIS_AVAILABLE:
         import redis
 
-        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        if client.connection_pool.connection_kwargs.get("db", 0) != 0:
+            client.flushdb()
     yield
