@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,15 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a local service listens (to skip, or under REQUIRE_SERVICES=1 fail, tests that need it)."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def broker_kind() -> str:

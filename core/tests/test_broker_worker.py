@@ -7,14 +7,13 @@ over SQLite, django:// over PostgreSQL and Redis); broker-specific expectations 
 import collections
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
-from conftest import ROOT, broker_kind, read_runs, subprocess_env, wait_until
+from conftest import ROOT, broker_kind, port_open, read_runs, subprocess_env, wait_until
 from core.health import check_broker
 from core.tasks import health_check
 from core.tests.probe_tasks import record
@@ -164,17 +163,9 @@ def test_sigterm_is_a_warm_shutdown_that_gives_prefetched_messages_back(start_wo
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 
-def rabbitmq_is_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 @pytest.mark.skipif("broker_kind() != 'redis'", reason="run once, in the services run (PostgreSQL + Redis)")
 def test_an_explicit_amqp_broker_url_works_end_to_end(start_worker):
-    if not rabbitmq_is_up():
+    if not port_open(5672):
         if os.environ.get("REQUIRE_SERVICES") == "1":
             pytest.fail("RabbitMQ is not running on 127.0.0.1:5672 and REQUIRE_SERVICES=1")
         pytest.skip("RabbitMQ is not running on 127.0.0.1:5672")

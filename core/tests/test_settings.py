@@ -1,13 +1,12 @@
 """The start-up decision (Redis or the database) and the settings guards, in fresh processes."""
 
 import json
-import socket
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, port_open
 
 PRINT_MODE = (
     "import json, django; django.setup(); from django.conf import settings; from backend.celery import live_mode;"
@@ -26,11 +25,7 @@ def settings_in_a_fresh_process(**env):
 
 
 def redis_is_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
+    return port_open(6379)
 
 
 def test_without_redis_everything_falls_back_to_the_database():
