@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "django_celery_results",
     "core",
     "core.broker",
+    "members",
+    "providers",
+    "claims",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,72 @@
+"""Reason codes stored on decided claims and lines; every decision is explained by them and its amounts."""
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    # Claim level: the whole claim is rejected, checked in this order.
+    PROVIDER_UNKNOWN = "PROVIDER_UNKNOWN"
+    PROVIDER_SUSPENDED = "PROVIDER_SUSPENDED"
+    MEMBER_NOT_ACTIVE = "MEMBER_NOT_ACTIVE"
+    NO_COVER = "NO_COVER"
+    SERVICE_DATE_IN_FUTURE = "SERVICE_DATE_IN_FUTURE"
+    CLAIM_WINDOW_EXPIRED = "CLAIM_WINDOW_EXPIRED"
+    DUPLICATE_CLAIM = "DUPLICATE_CLAIM"
+    NO_LINES = "NO_LINES"
+    # Line level: the line is rejected at the first failure, checked in this order.
+    TARIFF_UNKNOWN = "TARIFF_UNKNOWN"
+    TARIFF_NOT_VALID = "TARIFF_NOT_VALID"
+    BENEFIT_NOT_ON_PLAN = "BENEFIT_NOT_ON_PLAN"
+    ICD10_INVALID = "ICD10_INVALID"
+    WAITING_PERIOD_GENERAL = "WAITING_PERIOD_GENERAL"
+    WAITING_PERIOD_CONDITION = "WAITING_PERIOD_CONDITION"
+    WAITING_PERIOD_CATEGORY = "WAITING_PERIOD_CATEGORY"
+    PREAUTH_MISSING = "PREAUTH_MISSING"
+    PREAUTH_EXPIRED = "PREAUTH_EXPIRED"
+    PREAUTH_EXCEEDED = "PREAUTH_EXCEEDED"
+    # Amounts on a line that passed the rules (several may apply).
+    TARIFF_RATE_APPLIED = "TARIFF_RATE_APPLIED"
+    COPAY_APPLIED = "COPAY_APPLIED"
+    EVENT_CAP_APPLIED = "EVENT_CAP_APPLIED"
+    MEMBER_LIMIT_REACHED = "MEMBER_LIMIT_REACHED"
+    FAMILY_LIMIT_REACHED = "FAMILY_LIMIT_REACHED"
+    PAID = "PAID"
+
+
+DESCRIPTIONS = {
+    Reason.PROVIDER_UNKNOWN: "The practice number is not registered with the scheme.",
+    Reason.PROVIDER_SUSPENDED: "The provider is suspended.",
+    Reason.MEMBER_NOT_ACTIVE: "The member was suspended or terminated on the service date.",
+    Reason.NO_COVER: "The member had no cover on the service date.",
+    Reason.SERVICE_DATE_IN_FUTURE: "The service date is after the date the claim was received.",
+    Reason.CLAIM_WINDOW_EXPIRED: "The claim was received after the claim window (days after the service date).",
+    Reason.DUPLICATE_CLAIM: "The same claim (member, provider, date, codes and amounts) was already accepted.",
+    Reason.NO_LINES: "The claim has no lines.",
+    Reason.TARIFF_UNKNOWN: "The tariff code is not on the scheme's price list.",
+    Reason.TARIFF_NOT_VALID: "The tariff code was not valid on the service date.",
+    Reason.BENEFIT_NOT_ON_PLAN: "The member's plan has no benefit for this kind of service.",
+    Reason.ICD10_INVALID: "A diagnosis code is missing or not a well-formed ICD-10 code.",
+    Reason.WAITING_PERIOD_GENERAL: "The member is in a general waiting period.",
+    Reason.WAITING_PERIOD_CONDITION: "The member is in a waiting period for this diagnosis.",
+    Reason.WAITING_PERIOD_CATEGORY: "The member is in a waiting period for this benefit.",
+    Reason.PREAUTH_MISSING: "This service needs a pre-authorisation and none was found.",
+    Reason.PREAUTH_EXPIRED: "The pre-authorisation was not valid on the service date.",
+    Reason.PREAUTH_EXCEEDED: "The amount is above what was pre-authorised.",
+    Reason.TARIFF_RATE_APPLIED: "Paid at the scheme tariff, below the amount claimed.",
+    Reason.COPAY_APPLIED: "A co-payment applies to this benefit.",
+    Reason.EVENT_CAP_APPLIED: "The benefit's per-event cap was reached.",
+    Reason.MEMBER_LIMIT_REACHED: "The member's annual limit for this benefit ran out.",
+    Reason.FAMILY_LIMIT_REACHED: "The family's annual limit for this benefit ran out.",
+    Reason.PAID: "Paid in full at the scheme rate.",
+}
+
+CLAIM_LEVEL = (
+    Reason.PROVIDER_UNKNOWN,
+    Reason.PROVIDER_SUSPENDED,
+    Reason.MEMBER_NOT_ACTIVE,
+    Reason.NO_COVER,
+    Reason.SERVICE_DATE_IN_FUTURE,
+    Reason.CLAIM_WINDOW_EXPIRED,
+    Reason.DUPLICATE_CLAIM,
+    Reason.NO_LINES,
+)

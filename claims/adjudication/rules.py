@@ -1,0 +1,297 @@
+"""The adjudication rules, in plain Python over plain data: no ORM, no I/O.
+
+`adjudicate_family` decides one family's pending claims in a fixed order (service date, receipt,
+claim number), carrying benefit usage from one claim to the next, so the outcome depends neither on
+how claims are split between workers nor on the order their IDs were given. The set-based chunk
+(engine.py) and the naive baseline (naive.py) both call it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from .reasons import Reason
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+# ICD-10 (WHO): a letter (U is reserved), two digits (the third may be A/B in some chapters), then an
+# optional dot and up to four more characters, e.g. J06.9, E11, S52.52.
+ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$")
+
+APPROVED, PARTIAL, REJECTED = "approved", "partial", "rejected"
+CLAIM_APPROVED, CLAIM_PARTIAL, CLAIM_REJECTED = "approved", "partially_approved", "rejected"
+ACCEPTED_CLAIM_STATUSES = (CLAIM_APPROVED, CLAIM_PARTIAL)
+
+
+@dataclass(frozen=True, slots=True)
+class LineIn:
+    id: int
+    tariff_code: str
+    icd10_codes: str
+    quantity: int
+    claimed: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimIn:
+    id: int
+    claim_number: str
+    member_id: int
+    practice_number: str
+    service_date: date
+    received_at: datetime
+    lines: tuple[LineIn, ...]
+
+    @property
+    def order_key(self):
+        return (self.service_date, self.received_at, self.claim_number)
+
+    def fingerprint(self):
+        """What makes two claims the same claim (DUPLICATE_CLAIM)."""
+        items = tuple(sorted((line.tariff_code, line.quantity, line.claimed) for line in self.lines))
+        return (self.member_id, self.practice_number, self.service_date, items)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    id: int
+    family_id: int
+    plan_id: int
+    status: str
+    status_since: date
+    cover_start: date
+    cover_end: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Benefit:
+    code: str
+    limit_member: Decimal | None
+    limit_family: Decimal | None
+    copay_percent: Decimal
+    per_event_cap: Decimal | None
+    requires_preauth: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Tariff:
+    valid_from: date
+    valid_to: date | None
+    unit_price: Decimal
+    benefit_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingPeriod:
+    kind: str  # general | condition | category
+    icd10_prefix: str
+    benefit_code: str
+    start: date
+    end: date
+
+
+@dataclass(frozen=True, slots=True)
+class PreAuth:
+    practice_number: str
+    tariff_code: str
+    benefit_code: str
+    amount: Decimal
+    valid_from: date
+    valid_to: date
+
+
+@dataclass
+class Reference:
+    """Everything the rules read, keyed for lookups; loaded in bulk by the caller."""
+
+    providers: dict[str, str]  # practice number -> status
+    members: dict[int, MemberInfo]
+    benefits: dict[int, dict[str, Benefit]]  # plan id -> benefit code -> Benefit
+    tariffs: dict[str, list[Tariff]]
+    waiting_periods: dict[int, list[WaitingPeriod]]  # member id -> ...
+    preauths: dict[int, list[PreAuth]]  # member id -> ...
+    claim_window_days: int = 120
+
+
+@dataclass
+class Usage:
+    """Benefit used so far in a benefit year, per member and per family; updated as claims are decided."""
+
+    member: dict[tuple[int, str, int], Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    family: dict[tuple[int, str, int], Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    accepted: set = field(default_factory=set)  # fingerprints of accepted claims (duplicates)
+
+
+@dataclass(slots=True)
+class LineDecision:
+    line_id: int
+    outcome: str
+    eligible: Decimal
+    copay: Decimal
+    benefit: Decimal
+    benefit_code: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class ClaimDecision:
+    claim_id: int
+    member_id: int
+    family_id: int | None
+    status: str
+    reason_code: str
+    lines: list[LineDecision]
+    benefit_year: int
+
+    @property
+    def totals(self) -> tuple[Decimal, Decimal, Decimal]:
+        return (
+            sum((line.eligible for line in self.lines), ZERO),
+            sum((line.copay for line in self.lines), ZERO),
+            sum((line.benefit for line in self.lines), ZERO),
+        )
+
+
+def adjudicate_family(claims: list[ClaimIn], ref: Reference, usage: Usage) -> list[ClaimDecision]:
+    """Decide a family's claims in the fixed order; `usage` carries what each decision used."""
+    return [adjudicate_claim(claim, ref, usage) for claim in sorted(claims, key=lambda c: c.order_key)]
+
+
+def adjudicate_claim(claim: ClaimIn, ref: Reference, usage: Usage) -> ClaimDecision:
+    member = ref.members.get(claim.member_id)
+    reason = _claim_rejection(claim, member, ref, usage)
+    year = claim.service_date.year
+    family_id = member.family_id if member else None
+    if reason:
+        lines = [LineDecision(line.id, REJECTED, ZERO, ZERO, ZERO, "", (reason,)) for line in claim.lines]
+        return ClaimDecision(claim.id, claim.member_id, family_id, CLAIM_REJECTED, reason, lines, year)
+
+    benefits = ref.benefits.get(member.plan_id, {})
+    event_used: dict[str, Decimal] = defaultdict(lambda: ZERO)  # per-event cap: per claim and benefit
+    lines = [_adjudicate_line(claim, line, member, benefits, ref, usage, event_used) for line in claim.lines]
+    outcomes = {line.outcome for line in lines}
+    status = CLAIM_APPROVED if outcomes == {APPROVED} else CLAIM_REJECTED if outcomes == {REJECTED} else CLAIM_PARTIAL
+    if status in ACCEPTED_CLAIM_STATUSES:
+        usage.accepted.add(claim.fingerprint())
+    return ClaimDecision(claim.id, claim.member_id, family_id, status, "", lines, year)
+
+
+def _claim_rejection(claim: ClaimIn, member: MemberInfo | None, ref: Reference, usage: Usage) -> str:
+    provider_status = ref.providers.get(claim.practice_number)
+    if provider_status is None:
+        return Reason.PROVIDER_UNKNOWN
+    if provider_status != "active":
+        return Reason.PROVIDER_SUSPENDED
+    day = claim.service_date
+    if member is None or (member.status != "active" and day >= member.status_since):
+        return Reason.MEMBER_NOT_ACTIVE
+    if day < member.cover_start or (member.cover_end is not None and day > member.cover_end):
+        return Reason.NO_COVER
+    received = claim.received_at.date()
+    if day > received:
+        return Reason.SERVICE_DATE_IN_FUTURE
+    if received - day > timedelta(days=ref.claim_window_days):
+        return Reason.CLAIM_WINDOW_EXPIRED
+    if claim.fingerprint() in usage.accepted:
+        return Reason.DUPLICATE_CLAIM
+    if not claim.lines:
+        return Reason.NO_LINES
+    return ""
+
+
+def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> LineDecision:
+    day = claim.service_date
+
+    def rejected(reason, code=""):
+        return LineDecision(line.id, REJECTED, ZERO, ZERO, ZERO, code, (reason,))
+
+    prices = ref.tariffs.get(line.tariff_code)
+    if not prices:
+        return rejected(Reason.TARIFF_UNKNOWN)
+    tariff = next((t for t in prices if t.valid_from <= day and (t.valid_to is None or day <= t.valid_to)), None)
+    if tariff is None:
+        return rejected(Reason.TARIFF_NOT_VALID)
+    code = tariff.benefit_code
+    benefit = benefits.get(code)
+    if benefit is None:
+        return rejected(Reason.BENEFIT_NOT_ON_PLAN, code)
+    diagnoses = [part.strip().upper() for part in line.icd10_codes.split(",") if part.strip()]
+    if not diagnoses or not all(ICD10.match(d) for d in diagnoses):
+        return rejected(Reason.ICD10_INVALID, code)
+    waiting = _waiting_period(ref.waiting_periods.get(member.id, ()), day, diagnoses, code)
+    if waiting:
+        return rejected(waiting, code)
+
+    reasons = []
+    eligible = min(line.claimed, (tariff.unit_price * line.quantity).quantize(CENT))
+    if eligible < line.claimed:
+        reasons.append(Reason.TARIFF_RATE_APPLIED)
+    if benefit.requires_preauth:
+        problem = _preauth_problem(ref.preauths.get(member.id, ()), claim, line, code, eligible)
+        if problem:
+            return rejected(problem, code)
+
+    copay = (eligible * benefit.copay_percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    if copay:
+        reasons.append(Reason.COPAY_APPLIED)
+    pay = eligible - copay
+    cut = False
+    if benefit.per_event_cap is not None and event_used[code] + pay > benefit.per_event_cap:
+        pay = max(benefit.per_event_cap - event_used[code], ZERO)
+        reasons.append(Reason.EVENT_CAP_APPLIED)
+        cut = True
+    year = day.year
+    member_key, family_key = (member.id, code, year), (member.family_id, code, year)
+    if benefit.limit_member is not None and usage.member[member_key] + pay > benefit.limit_member:
+        pay = max(benefit.limit_member - usage.member[member_key], ZERO)
+        reasons.append(Reason.MEMBER_LIMIT_REACHED)
+        cut = True
+    if benefit.limit_family is not None and usage.family[family_key] + pay > benefit.limit_family:
+        pay = max(benefit.limit_family - usage.family[family_key], ZERO)
+        reasons.append(Reason.FAMILY_LIMIT_REACHED)
+        cut = True
+    usage.member[member_key] += pay
+    usage.family[family_key] += pay
+    event_used[code] += pay
+    if not cut:
+        reasons.append(Reason.PAID)
+        outcome = APPROVED
+    else:
+        outcome = PARTIAL if pay > 0 else REJECTED
+    if outcome == REJECTED:
+        return LineDecision(line.id, REJECTED, eligible, copay, ZERO, code, tuple(reasons))
+    return LineDecision(line.id, outcome, eligible, copay, pay, code, tuple(reasons))
+
+
+def _waiting_period(periods, day, diagnoses, code) -> str:
+    for period in periods:
+        if not (period.start <= day <= period.end):
+            continue
+        if period.kind == "general":
+            return Reason.WAITING_PERIOD_GENERAL
+        if period.kind == "condition" and any(d.startswith(period.icd10_prefix.upper()) for d in diagnoses):
+            return Reason.WAITING_PERIOD_CONDITION
+        if period.kind == "category" and period.benefit_code == code:
+            return Reason.WAITING_PERIOD_CATEGORY
+    return ""
+
+
+def _preauth_problem(preauths, claim, line, code, eligible) -> str:
+    matching = [
+        p
+        for p in preauths
+        if (not p.practice_number or p.practice_number == claim.practice_number)
+        and (p.tariff_code == line.tariff_code or (not p.tariff_code and p.benefit_code == code))
+    ]
+    if not matching:
+        return Reason.PREAUTH_MISSING
+    valid = [p for p in matching if p.valid_from <= claim.service_date <= p.valid_to]
+    if not valid:
+        return Reason.PREAUTH_EXPIRED
+    if eligible > max(p.amount for p in valid):
+        return Reason.PREAUTH_EXCEEDED
+    return ""

@@ -1,0 +1,162 @@
+"""Tariffs, pre-authorisations, claims with their lines and adjudication, the benefit ledger, bulk jobs."""
+
+from django.db import models
+
+from members.models import MONEY, BenefitCode, Member
+
+
+class TariffCode(models.Model):
+    """One price of one billing code for a validity period (the scheme's price list)."""
+
+    code = models.CharField(max_length=20)
+    description = models.CharField(max_length=200)
+    benefit_code = models.CharField(max_length=20, choices=BenefitCode.choices)
+    unit_price = models.DecimalField(**MONEY)
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["code", "valid_from"], name="tariff_code_from")]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.valid_from}..{self.valid_to or ''})"
+
+
+class PreAuthorisation(models.Model):
+    """An amount the scheme agreed to in advance, for a tariff code or a whole benefit category."""
+
+    reference = models.CharField(max_length=30, unique=True)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="preauthorisations")
+    practice_number = models.CharField(max_length=20, blank=True, help_text="empty = any provider")
+    tariff_code = models.CharField(max_length=20, blank=True)
+    benefit_code = models.CharField(max_length=20, choices=BenefitCode.choices, blank=True)
+    authorised_amount = models.DecimalField(**MONEY)
+    valid_from = models.DateField()
+    valid_to = models.DateField()
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Claim(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        PARTIALLY_APPROVED = "partially_approved", "Partially approved"
+        REJECTED = "rejected", "Rejected"
+
+    claim_number = models.CharField(max_length=30, unique=True)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="claims")
+    practice_number = models.CharField(max_length=20, db_index=True, help_text="as submitted by the provider")
+    service_date = models.DateField()
+    received_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    reason_code = models.CharField(max_length=40, blank=True, help_text="claim-level rejection reason")
+    total_claimed = models.DecimalField(**MONEY, default=0)
+    total_eligible = models.DecimalField(**MONEY, default=0)
+    total_copay = models.DecimalField(**MONEY, default=0)
+    total_benefit = models.DecimalField(**MONEY, default=0)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    job = models.ForeignKey("BulkClaimJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "service_date"], name="claim_member_date")]
+
+    def __str__(self) -> str:
+        return self.claim_number
+
+
+class ClaimLine(models.Model):
+    """One billed item and its adjudication (amounts in FHIR ClaimResponse adjudication categories)."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        PARTIAL = "partial", "Partially approved"
+        REJECTED = "rejected", "Rejected"
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveSmallIntegerField()
+    tariff_code = models.CharField(max_length=20)
+    icd10_codes = models.CharField(max_length=200, help_text="comma-separated ICD-10 codes")
+    quantity = models.PositiveIntegerField(default=1)
+    claimed_amount = models.DecimalField(**MONEY)  # FHIR "submitted"
+    eligible_amount = models.DecimalField(**MONEY, default=0)  # FHIR "eligible"
+    copay_amount = models.DecimalField(**MONEY, default=0)  # FHIR "copay"
+    benefit_amount = models.DecimalField(**MONEY, default=0)  # FHIR "benefit"
+    benefit_code = models.CharField(max_length=20, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    reason_codes = models.CharField(max_length=200, blank=True, help_text="comma-separated, see the README")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["claim", "line_number"], name="claimline_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id}/{self.line_number}"
+
+
+class BenefitLedger(models.Model):
+    """Append-only benefit usage; balances are sums over it. Written with the decision, in one transaction."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    family = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", help_text="the principal")
+    benefit_code = models.CharField(max_length=20, choices=BenefitCode.choices)
+    benefit_year = models.PositiveSmallIntegerField()
+    claim_line = models.OneToOneField(ClaimLine, on_delete=models.PROTECT, related_name="ledger_entry")
+    amount = models.DecimalField(**MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "benefit ledger"
+        indexes = [
+            models.Index(fields=["family", "benefit_year", "benefit_code"], name="ledger_family_year"),
+            models.Index(fields=["member", "benefit_year", "benefit_code"], name="ledger_member_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.benefit_code} {self.benefit_year}: {self.amount}"
+
+
+class BulkClaimJob(models.Model):
+    """One run of process_bulk_claims; progress counters are updated as its chunks finish."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    task_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    requested = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0, help_text="claims found among the requested IDs")
+    done = models.PositiveIntegerField(default=0)
+    approved = models.PositiveIntegerField(default=0)
+    partially_approved = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    already_decided = models.PositiveIntegerField(default=0)
+    not_found = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Bulk job {self.pk} ({self.status}, {self.done}/{self.total})"
+
+
+class BulkClaimChunk(models.Model):
+    """A slice of a job's claims, whole families only; decided in one transaction with its `done` mark."""
+
+    job = models.ForeignKey(BulkClaimJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    claim_ids = models.JSONField()
+    done = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="chunk_unique_index")]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} chunk {self.index}"

@@ -1,0 +1,27 @@
+"""Healthcare providers, identified by their practice number."""
+
+from django.db import models
+
+
+class Provider(models.Model):
+    class Discipline(models.TextChoices):
+        GP = "gp", "General practitioner"
+        SPECIALIST = "specialist", "Specialist"
+        HOSPITAL = "hospital", "Hospital"
+        PHARMACY = "pharmacy", "Pharmacy"
+        OPTOMETRIST = "optometrist", "Optometrist"
+        DENTIST = "dentist", "Dentist"
+        PATHOLOGY = "pathology", "Pathology laboratory"
+        RADIOLOGY = "radiology", "Radiology practice"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    practice_number = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=200)
+    discipline = models.CharField(max_length=20, choices=Discipline.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+
+    def __str__(self) -> str:
+        return f"{self.practice_number} {self.name}"
