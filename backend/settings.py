@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "members",
     "providers",
     "claims",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
 ]
 
 MIDDLEWARE = [
@@ -101,6 +104,24 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+
+# --- HTTP API (claims/api.py, members/api.py): nothing is readable anonymously ------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Medical aid back office API",
+    "DESCRIPTION": "Claim submission and status, bulk adjudication jobs, member benefit balances.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
 
 # --- Broker, results and cache: one decision at start-up (DESIGN.md) ------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -186,6 +207,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Claims ---------------------------------------------------------------------------------------
+# A claim received more than this many days after its service date is rejected (CLAIM_WINDOW_EXPIRED).
+CLAIM_WINDOW_DAYS = env.int("CLAIM_WINDOW_DAYS", default=120)
+# Claims per bulk-job chunk (whole families only, so a chunk may be a little larger).
+BULK_CHUNK_SIZE = env.int("BULK_CHUNK_SIZE", default=500)
 
 # --- Health ---------------------------------------------------------------------------------------
 HEALTH_MIN_FREE_DISK_MB = env.int("HEALTH_MIN_FREE_DISK_MB", default=500)

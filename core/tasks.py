@@ -1,7 +1,7 @@
 """The seed's tasks (SEED.md "Available Tasks"): thin adapters around services.
 
-Built so far: `health_check`. The other five come with their own issues (claims, notifications,
-reports and cache); they are not defined here yet, and beat does not schedule them yet.
+Built so far: `health_check` and `process_bulk_claims`. The other four come with their own issues
+(notifications, reports and cache); they are not defined here yet, and beat does not schedule them.
 """
 
 import logging
@@ -11,6 +11,18 @@ from celery import shared_task
 from core.health import run_health_checks
 
 logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, soft_time_limit=3300, time_limit=3600)
+def process_bulk_claims(self, claim_ids: list[int], job_id: int | None = None) -> dict:
+    """Adjudicate these claims (whole families, in parallel chunks); returns the job's summary.
+
+    Bad input (not a list of positive integers) fails at once with a clear error; unknown IDs are
+    counted as not found. A redelivered task resumes its job instead of starting another.
+    """
+    from claims.services import bulk_job_run
+
+    return bulk_job_run(claim_ids=claim_ids, job_id=job_id, task_id=self.request.id)
 
 
 @shared_task(soft_time_limit=30, time_limit=60)  # routed to "monitoring" by CELERY_TASK_ROUTES

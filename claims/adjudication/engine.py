@@ -1,0 +1,225 @@
+"""Set-based adjudication of a set of claims: a bounded number of queries, one transaction.
+
+Reads are `values_list` tuples (DESIGN.md: 0.18 s against 1.4 s as model instances for 100k rows);
+writes are `executemany` updates and a multi-row insert into the ledger (Django's `bulk_update`
+manages ~500 rows/s, `executemany` tens of thousands). The families of the claims are locked first
+(`SELECT ... FOR UPDATE` on their principals, in id order), so two jobs touching one family queue
+behind each other and its limits are never overrun; SQLite serialises writers anyway. Only claims
+still pending are decided, so running the same set twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from claims.models import BenefitLedger, Claim, ClaimLine, PreAuthorisation, TariffCode
+from members.models import BenefitCategory, Member, WaitingPeriod
+from providers.models import Provider
+
+from . import rules
+from .rules import ACCEPTED_CLAIM_STATUSES, ClaimIn, LineIn, Reference, Usage
+
+PENDING = Claim.Status.PENDING
+
+
+@dataclass
+class Outcome:
+    """What one call decided (counts by claim status)."""
+
+    adjudicated: int = 0
+    approved: int = 0
+    partially_approved: int = 0
+    rejected: int = 0
+    already_decided: int = 0
+    decisions: list = field(default_factory=list, repr=False)
+
+    def add(self, other: Outcome) -> None:
+        for name in ("adjudicated", "approved", "partially_approved", "rejected", "already_decided"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def adjudicate_claims(claim_ids: Iterable[int], *, job_id: int | None = None, keep_decisions: bool = False) -> Outcome:
+    """Decide the claims among `claim_ids` that are still pending; the others are counted, not touched."""
+    with transaction.atomic():
+        return adjudicate_claims_in_transaction(list(claim_ids), job_id=job_id, keep_decisions=keep_decisions)
+
+
+def adjudicate_claims_in_transaction(claim_ids: list[int], *, job_id=None, keep_decisions=False) -> Outcome:
+    outcome = Outcome()
+    families = _lock_families(claim_ids)
+    claims = _pending_claims(claim_ids)
+    outcome.already_decided = _count_existing(claim_ids) - len(claims)
+    if not claims:
+        return outcome
+    ref, usage = load_reference(claims, families)
+    by_family: dict[int, list[ClaimIn]] = defaultdict(list)
+    for claim in claims:
+        member = ref.members.get(claim.member_id)
+        by_family[member.family_id if member else -claim.member_id].append(claim)
+    decisions = [d for family in sorted(by_family) for d in rules.adjudicate_family(by_family[family], ref, usage)]
+    write_decisions(decisions, claimed={c.id: sum(line.claimed for line in c.lines) for c in claims}, job_id=job_id)
+    outcome.adjudicated = len(decisions)
+    for decision in decisions:
+        setattr(outcome, decision.status, getattr(outcome, decision.status) + 1)
+    if keep_decisions:
+        outcome.decisions = decisions
+    return outcome
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _lock_families(claim_ids: list[int]) -> list[int]:
+    pairs = Claim.objects.filter(id__in=claim_ids).values_list("member_id", "member__principal_id")
+    families = sorted({principal or member for member, principal in pairs})
+    if connection.vendor == "postgresql" and families:
+        # In id order: two jobs locking overlapping families never deadlock.
+        list(Member.objects.select_for_update().filter(id__in=families).order_by("id").values_list("id"))
+    return families
+
+
+def _count_existing(claim_ids: list[int]) -> int:
+    return Claim.objects.filter(id__in=claim_ids).count()
+
+
+def _pending_claims(claim_ids: list[int]) -> list[ClaimIn]:
+    rows = Claim.objects.filter(id__in=claim_ids, status=PENDING).values_list(
+        "id", "claim_number", "member_id", "practice_number", "service_date", "received_at"
+    )
+    lines = _lines_by_claim([row[0] for row in rows])
+    return [ClaimIn(*row, lines=tuple(lines.get(row[0], ()))) for row in rows]
+
+
+def _lines_by_claim(claim_ids: list[int]) -> dict[int, list[LineIn]]:
+    lines: dict[int, list[LineIn]] = defaultdict(list)
+    rows = (
+        ClaimLine.objects.filter(claim_id__in=claim_ids)
+        .order_by("claim_id", "line_number")
+        .values_list("claim_id", "id", "tariff_code", "icd10_codes", "quantity", "claimed_amount")
+    )
+    for claim_id, *line in rows:
+        lines[claim_id].append(LineIn(*line))
+    return lines
+
+
+def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Reference, Usage]:
+    """Everything the rules need for these claims and families, in a fixed number of queries."""
+    members = {
+        row[0]: rules.MemberInfo(row[0], row[1] or row[0], *row[2:])
+        for row in Member.objects.filter(Q(id__in=families) | Q(principal_id__in=families)).values_list(
+            "id", "principal_id", "plan_id", "status", "status_since", "cover_start", "cover_end"
+        )
+    }
+    member_ids = list(members)
+    benefits: dict[int, dict[str, rules.Benefit]] = defaultdict(dict)
+    for plan_id, code, *rest in BenefitCategory.objects.filter(
+        plan_id__in={m.plan_id for m in members.values()}
+    ).values_list(
+        "plan_id", "code", "annual_limit_member", "annual_limit_family", "copay_percent", "per_event_cap",
+        "requires_preauth",
+    ):  # fmt: skip
+        benefits[plan_id][code] = rules.Benefit(code, *rest)
+    codes = {line.tariff_code for claim in claims for line in claim.lines}
+    tariffs: dict[str, list[rules.Tariff]] = defaultdict(list)
+    for code, *rest in TariffCode.objects.filter(code__in=codes).values_list(
+        "code", "valid_from", "valid_to", "unit_price", "benefit_code"
+    ):
+        tariffs[code].append(rules.Tariff(*rest))
+    providers = dict(
+        Provider.objects.filter(practice_number__in={c.practice_number for c in claims}).values_list(
+            "practice_number", "status"
+        )
+    )
+    waiting: dict[int, list[rules.WaitingPeriod]] = defaultdict(list)
+    for member_id, *rest in WaitingPeriod.objects.filter(member_id__in=member_ids).values_list(
+        "member_id", "kind", "icd10_prefix", "benefit_code", "start", "end"
+    ):
+        waiting[member_id].append(rules.WaitingPeriod(*rest))
+    preauths: dict[int, list[rules.PreAuth]] = defaultdict(list)
+    for member_id, *rest in PreAuthorisation.objects.filter(member_id__in=member_ids).values_list(
+        "member_id", "practice_number", "tariff_code", "benefit_code", "authorised_amount", "valid_from", "valid_to"
+    ):
+        preauths[member_id].append(rules.PreAuth(*rest))
+    ref = Reference(
+        providers=providers,
+        members=members,
+        benefits=benefits,
+        tariffs=tariffs,
+        waiting_periods=waiting,
+        preauths=preauths,
+        claim_window_days=settings.CLAIM_WINDOW_DAYS,
+    )
+    return ref, _usage(claims, families, member_ids)
+
+
+def _usage(claims: list[ClaimIn], families: list[int], member_ids: list[int]) -> Usage:
+    usage = Usage()
+    years = {claim.service_date.year for claim in claims}
+    for member_id, family_id, code, year, total in (
+        BenefitLedger.objects.filter(family_id__in=families, benefit_year__in=years)
+        .values_list("member_id", "family_id", "benefit_code", "benefit_year")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    ):
+        usage.member[(member_id, code, year)] += total
+        usage.family[(family_id, code, year)] += total
+    # Accepted claims these could duplicate: same members, same service dates.
+    accepted = Claim.objects.filter(
+        member_id__in=member_ids,
+        status__in=ACCEPTED_CLAIM_STATUSES,
+        service_date__in={claim.service_date for claim in claims},
+    ).values_list("id", "claim_number", "member_id", "practice_number", "service_date", "received_at")
+    accepted = list(accepted)
+    lines = _lines_by_claim([row[0] for row in accepted])
+    usage.accepted = {ClaimIn(*row, lines=tuple(lines.get(row[0], ()))).fingerprint() for row in accepted}
+    return usage
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def write_decisions(decisions: list[rules.ClaimDecision], *, claimed: dict, job_id: int | None) -> None:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    line_rows, claim_rows, ledger = [], [], []
+    for decision in decisions:
+        for line in decision.lines:
+            line_rows.append(
+                (line.eligible, line.copay, line.benefit, line.benefit_code, line.outcome, ",".join(line.reasons),
+                 line.line_id)
+            )  # fmt: skip
+            if line.benefit > 0:
+                ledger.append(
+                    BenefitLedger(
+                        member_id=decision.member_id,
+                        family_id=decision.family_id,
+                        benefit_code=line.benefit_code,
+                        benefit_year=decision.benefit_year,
+                        claim_line_id=line.line_id,
+                        amount=line.benefit,
+                    )
+                )
+        eligible, copay, benefit = decision.totals
+        claim_rows.append(
+            (decision.status, decision.reason_code, claimed[decision.claim_id], eligible, copay, benefit, now, job_id,
+             decision.claim_id)
+        )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {ClaimLine._meta.db_table} SET eligible_amount = %s, copay_amount = %s, benefit_amount = %s, "
+            "benefit_code = %s, outcome = %s, reason_codes = %s WHERE id = %s",
+            line_rows,
+        )
+        cursor.executemany(
+            f"UPDATE {Claim._meta.db_table} SET status = %s, reason_code = %s, total_claimed = %s, "
+            "total_eligible = %s, total_copay = %s, total_benefit = %s, decided_at = %s, job_id = %s "
+            f"WHERE id = %s AND status = '{PENDING}'",
+            claim_rows,
+        )
+    BenefitLedger.objects.bulk_create(ledger, batch_size=2000)
