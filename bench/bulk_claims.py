@@ -1,0 +1,189 @@
+"""Bulk claim adjudication end to end: `python -m bench.bulk_claims [--claims 100000]`.
+
+On PostgreSQL + Redis (a throwaway database `medaid_bench_claims`, Redis db 12): seeds the demo
+scheme with N pending claims, starts one worker (concurrency 2), runs
+`process_bulk_claims.delay(all ids)` to completion and reports claims/s end to end and the worker's
+peak memory (main process plus pool children, sampled every 0.2 s). In the same run it resets
+`--naive` claims (default 5,000) to pending and decides them with the naive baseline (same rules,
+one claim at a time through the ORM, one save per row, in one process with no broker at all), and
+prints the ratio. The last line is one JSON object.
+Targets on the 2-core machine: >= 5,000 claims/s, >= 20x the baseline, worker peak < 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "medaid_bench_claims"
+REDIS = "redis://127.0.0.1:6379/12"
+
+
+def bench_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_DEBUG": "1",
+        "DATABASE_URL": f"postgres://root@127.0.0.1:5432/{DB_NAME}",
+        "REDIS_URL": REDIS,
+        "CELERY_BROKER_URL": REDIS,
+        "CELERY_RESULT_BACKEND": REDIS,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def python(code: str, *, timeout: float = 3600) -> str:
+    """Run `code` with Django set up on the bench database; returns its stdout."""
+    prelude = "import django; django.setup()\n"
+    done = subprocess.run([sys.executable, "-c", prelude + code], cwd=ROOT, env=bench_env(), capture_output=True,
+                          text=True, timeout=timeout)  # fmt: skip
+    if done.returncode:
+        raise RuntimeError(f"bench step failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def fresh_database(members: int, claims: int) -> float:
+    import psycopg
+
+    with psycopg.connect("postgres://root@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=bench_env(), check=True)
+    import redis
+
+    redis.Redis.from_url(REDIS).flushdb()
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "manage.py", "seed_demo_data", "--members", str(members), "--claims", str(claims)],
+                   cwd=ROOT, env=bench_env(), check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    return time.perf_counter() - started
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    todo.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
+            continue
+    return total / 1024
+
+
+class Worker:
+    def __init__(self, workdir: Path):
+        self.log_path = workdir / "worker.log"
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "backend.celery", "worker", "--concurrency=2", "-Q", "default",
+             "--loglevel=warning", "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", "bench@%h"],
+            cwd=ROOT, env=bench_env(), stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.peak_mb = 0.0
+        self._sampling = True
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        while self._sampling:
+            self.peak_mb = max(self.peak_mb, tree_rss_mb(self.proc.pid))
+            time.sleep(0.2)
+
+    def wait_ready(self):
+        ping = "from backend.celery import app\nimport sys\nsys.exit(0 if app.control.ping(timeout=1) else 1)"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                python(ping, timeout=30)
+                self._sampler.start()
+                return
+            except RuntimeError:
+                time.sleep(0.5)
+        raise RuntimeError(f"the worker did not answer; see {self.log_path}")
+
+    def stop(self):
+        self._sampling = False
+        self.proc.terminate()
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", type=int, default=100_000)
+    parser.add_argument("--members", type=int, default=None, help="default: claims / 5")
+    parser.add_argument("--naive", type=int, default=5_000, help="claims for the naive baseline")
+    args = parser.parse_args()
+    members = args.members or max(args.claims // 5, 10)
+
+    seed_s = fresh_database(members, args.claims)
+    print(f"seeded {members:,} members and {args.claims:,} claims in {seed_s:.1f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        worker = Worker(Path(tmp))
+        try:
+            worker.wait_ready()
+            out = python(
+                "import json, time\n"
+                "from claims.models import Claim\nfrom core.tasks import process_bulk_claims\n"
+                "ids = list(Claim.objects.filter(status='pending').values_list('id', flat=True))\n"
+                "started = time.perf_counter()\n"
+                "summary = process_bulk_claims.delay(ids).get(timeout=3000)\n"
+                "summary['elapsed_s'] = time.perf_counter() - started\n"
+                "print(json.dumps(summary))\n"
+            )
+        finally:
+            worker.stop()
+    bulk = json.loads(out.strip().splitlines()[-1])
+    claims_per_s = bulk["adjudicated"] / bulk["elapsed_s"]
+    print(f"bulk: {bulk['adjudicated']:,} claims in {bulk['elapsed_s']:.2f} s end to end = {claims_per_s:,.0f}/s "
+          f"(approved {bulk['approved']:,}, partially {bulk['partially_approved']:,}, rejected {bulk['rejected']:,}, "
+          f"failed {bulk['failed']}); worker peak RSS {worker.peak_mb:.0f} MB")  # fmt: skip
+
+    naive_out = python(
+        "import time\n"
+        "from claims.models import BenefitLedger, Claim, ClaimLine\n"
+        "from claims.adjudication.naive import adjudicate_claim_naive\n"
+        "ids = list(Claim.objects.order_by('member__principal_id', 'service_date', 'id')\n"
+        f"          .values_list('id', flat=True)[:{args.naive}])\n"
+        "BenefitLedger.objects.filter(claim_line__claim_id__in=ids).delete()\n"
+        "ClaimLine.objects.filter(claim_id__in=ids).update(outcome='pending', benefit_amount=0)\n"
+        "Claim.objects.filter(id__in=ids).update(status='pending')\n"
+        "started = time.perf_counter()\n"
+        "for claim_id in ids:\n    adjudicate_claim_naive(claim_id)\n"
+        "print(len(ids), time.perf_counter() - started)\n"
+    )
+    naive_n, naive_s = naive_out.split()
+    naive_per_s = int(naive_n) / float(naive_s)
+    speedup = claims_per_s / naive_per_s
+    print(f"naive baseline: {int(naive_n):,} claims in {float(naive_s):.2f} s = {naive_per_s:,.0f} claims/s; "
+          f"speedup {speedup:.1f}x")  # fmt: skip
+    checks = [
+        ("claims/s >= 5,000", claims_per_s >= 5000),
+        ("speedup >= 20x", speedup >= 20),
+        ("worker peak < 500 MB", worker.peak_mb < 500),
+    ]
+    for label, ok in checks:
+        print(f"  {'PASS' if ok else 'MISS'}  {label}")
+    print(json.dumps({
+        "claims": bulk["adjudicated"], "claims_per_s": round(claims_per_s, 1), "elapsed_s": round(bulk["elapsed_s"], 2),
+        "naive_claims": int(naive_n), "naive_claims_per_s": round(naive_per_s, 1), "speedup": round(speedup, 1),
+        "worker_peak_rss_mb": round(worker.peak_mb, 1), "seed_s": round(seed_s, 1), "concurrency": 2,
+        "approved": bulk["approved"], "partially_approved": bulk["partially_approved"], "rejected": bulk["rejected"],
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
