@@ -156,8 +156,15 @@ class PrivateDatabase:
                 except Exception:  # closing a broken connection
                     logger.debug("closing the broker connection failed", exc_info=True)
 
-    def run(self, sql: str, params: Iterable = (), *, fetch: bool = False):
-        """Execute one statement in autocommit; rows when `fetch`, else the row count."""
+    def run(self, sql: str, params: Iterable = (), *, fetch: bool = False, via=None):
+        """Execute one statement in autocommit; rows when `fetch`, else the row count.
+
+        `via`: a Django connection to use instead (see `declaring_connection`).
+        """
+        if via is not None:
+            with via.cursor() as cur:
+                cur.execute(sql, list(params))
+                return cur.fetchall() if fetch else cur.rowcount
         with self.lock:
             try:
                 with self._connection().cursor() as cur:
@@ -167,6 +174,12 @@ class PrivateDatabase:
                 if not is_busy(exc):
                     self.close()  # reconnect next time
                 raise
+
+    def declaring_connection(self):
+        """The connection a declaration must write through: ours, except on SQLite inside the caller's
+        transaction, where our write would wait for the lock the caller itself holds until it commits."""
+        caller = connections[self.alias]
+        return caller if self.vendor == "sqlite" and caller.in_atomic_block else None
 
     # messages
 
@@ -235,10 +248,15 @@ class PrivateDatabase:
     # queues and bindings
 
     def declare_queue(self, name: str, expires: float | None, now: float) -> None:
+        # Read first: the task queues exist after the first declaration, so publishing writes nothing.
+        rows = self.run("SELECT expires FROM broker_queue WHERE name = %s", [name], fetch=True)
+        if rows and rows[0][0] == expires and expires is None:
+            return
         self.run(
             "INSERT INTO broker_queue (name, expires, last_seen) VALUES (%s, %s, %s) "
             "ON CONFLICT (name) DO UPDATE SET expires = excluded.expires, last_seen = excluded.last_seen",
             [name, expires, now],
+            via=self.declaring_connection(),
         )
 
     def has_queue(self, name: str) -> bool:
@@ -276,10 +294,18 @@ class PrivateDatabase:
         return names
 
     def bind(self, exchange: str, queue: str, routing_key: str, pattern: str) -> None:
+        exists = self.run(
+            "SELECT 1 FROM broker_binding WHERE exchange = %s AND queue = %s AND routing_key = %s",
+            [exchange, queue, routing_key or ""],
+            fetch=True,
+        )
+        if exists:
+            return
         self.run(
             "INSERT INTO broker_binding (exchange, queue, routing_key, pattern) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (exchange, queue, routing_key) DO NOTHING",
             [exchange, queue, routing_key or "", pattern or ""],
+            via=self.declaring_connection(),
         )
 
     def unbind(self, exchange: str, queue: str, routing_key: str) -> None:
