@@ -105,11 +105,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 
-# --- HTTP API (claims/api.py, members/api.py): nothing is readable anonymously ------------------
+# --- HTTP API (claims/api/, members/api.py): nothing is readable anonymously --------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous request is told 401 with `WWW-Authenticate: Token` (session first gives 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -121,6 +122,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Claim submission and status, bulk adjudication jobs, member benefit balances.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # drf-spectacular's default is AllowAny
 }
 
 # --- Broker, results and cache: one decision at start-up (DESIGN.md) ------------------------------

@@ -1,0 +1,26 @@
+"""The HTTP API under /api/ (included from backend/urls.py); every endpoint needs an authenticated user."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from claims.api.bulk_jobs import BulkJobDetailApi, BulkJobsApi
+from claims.api.claims import ClaimBatchApi, ClaimDetailApi, ClaimsApi
+from members.api import MemberBalancesApi
+
+app_name = "api"
+
+urlpatterns = [
+    path("claims/", ClaimsApi.as_view(), name="claims"),
+    path("claims/batch/", ClaimBatchApi.as_view(), name="claims-batch"),  # before the detail: 'batch' is reserved
+    path("claims/<str:claim_number>/", ClaimDetailApi.as_view(), name="claim-detail"),
+    path("bulk-jobs/", BulkJobsApi.as_view(), name="bulk-jobs"),
+    path("bulk-jobs/<int:job_id>/", BulkJobDetailApi.as_view(), name="bulk-job-detail"),
+    # 12345-01: the membership number may itself contain '-', the dependant code (1-2 characters) may not.
+    re_path(
+        r"^members/(?P<membership_number>[^/]+)-(?P<dependant_code>[^-/]{1,2})/balances/$",
+        MemberBalancesApi.as_view(),
+        name="member-balances",
+    ),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -1,0 +1,217 @@
+"""The claims back office: claims and their adjudication, bulk jobs, the price list, pre-auths, the ledger.
+
+What the adjudication wrote (amounts, outcomes, reason codes, ledger rows, job progress) is read-only
+here; a decided claim is read-only as a whole. Adjudicating goes through claims.services, the same
+service the API and the worker use.
+"""
+
+from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef, Sum
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from claims.adjudication.reasons import DESCRIPTIONS
+from claims.models import BenefitLedger, BulkClaimChunk, BulkClaimJob, Claim, ClaimLine, PreAuthorisation, TariffCode
+from claims.selectors import bulk_job_duration, bulk_job_percent_done
+from claims.services import BulkInputError, bulk_job_start
+from providers.models import Provider
+
+ADJUDICATION_LINE_FIELDS = ("eligible_amount", "copay_amount", "benefit_amount", "benefit_code", "outcome", "reasons")
+ADJUDICATION_CLAIM_FIELDS = (
+    "status", "reason", "total_claimed", "total_eligible", "total_copay", "total_benefit", "decided_at", "job",
+)  # fmt: skip
+
+
+def _explain(codes: str):
+    """Reason codes with their plain-word descriptions, one per line."""
+    parts = [code for code in codes.split(",") if code]
+    if not parts:
+        return "-"
+    return format_html_join(mark_safe("<br>"), "<b>{}</b>: {}", ((c, DESCRIPTIONS.get(c, "")) for c in parts))
+
+
+def _is_decided(claim: Claim | None) -> bool:
+    return claim is not None and claim.status != Claim.Status.PENDING
+
+
+class ClaimLineInline(admin.TabularInline):
+    model = ClaimLine
+    extra = 0
+    fields = ("line_number", "tariff_code", "icd10_codes", "quantity", "claimed_amount", *ADJUDICATION_LINE_FIELDS)
+
+    @admin.display(description="reasons")
+    def reasons(self, line: ClaimLine):
+        return _explain(line.reason_codes)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields if _is_decided(obj) else ADJUDICATION_LINE_FIELDS
+
+    def has_add_permission(self, request, obj=None):
+        return not _is_decided(obj) and super().has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not _is_decided(obj) and super().has_delete_permission(request, obj)
+
+
+class PracticeFilter(admin.SimpleListFilter):
+    """By registered provider (from the provider table, not a scan of the claims), or 'not registered'."""
+
+    title = "practice number"
+    parameter_name = "practice"
+    UNREGISTERED = "unregistered"
+
+    def lookups(self, request, model_admin):
+        providers = Provider.objects.order_by("practice_number").values_list("practice_number", "name")
+        return [(self.UNREGISTERED, "Not registered"), *((number, f"{number} {name}") for number, name in providers)]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.UNREGISTERED:
+            registered = Provider.objects.filter(practice_number=OuterRef("practice_number"))
+            return queryset.filter(~Exists(registered))
+        if self.value():
+            return queryset.filter(practice_number=self.value())
+        return queryset
+
+
+@admin.register(Claim)
+class ClaimAdmin(admin.ModelAdmin):
+    list_display = (
+        "claim_number", "member", "practice_number", "service_date", "received_at", "status", "total_claimed",
+        "total_benefit", "decided_at",
+    )  # fmt: skip
+    list_filter = ("status", "member__plan", PracticeFilter)  # every plan: a few rows, no scan of the claims
+    date_hierarchy = "service_date"
+    search_fields = ("^claim_number", "=member__membership_number")
+    search_help_text = "Claim number (or its start), or the exact membership number."
+    raw_id_fields = ("member", "job")
+    list_select_related = ("member",)
+    show_full_result_count = False  # no COUNT(*) over every claim on each filtered page
+    ordering = ("-received_at",)
+    inlines = [ClaimLineInline]
+    actions = ["adjudicate_selected"]
+    fields = ("claim_number", "member", "practice_number", "service_date", "received_at", *ADJUDICATION_CLAIM_FIELDS)
+
+    @admin.display(description="claim-level reason")
+    def reason(self, claim: Claim):
+        return _explain(claim.reason_code)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields if _is_decided(obj) else ADJUDICATION_CLAIM_FIELDS
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        claim = form.instance
+        if not _is_decided(claim):  # what the submission service keeps: the sum of the lines
+            total = claim.lines.aggregate(total=Sum("claimed_amount"))["total"] or 0
+            Claim.objects.filter(id=claim.id, status=Claim.Status.PENDING).update(total_claimed=total)
+
+    @admin.action(description="Adjudicate selected claims", permissions=["adjudicate"])
+    def adjudicate_selected(self, request, queryset):
+        claim_ids = list(queryset.order_by().values_list("id", flat=True))
+        try:
+            job = bulk_job_start(claim_ids=claim_ids)
+        except BulkInputError as error:
+            self.message_user(request, f"No job started: {error}", messages.ERROR)
+            return
+        url = reverse("admin:claims_bulkclaimjob_change", args=[job.id])
+        self.message_user(
+            request,
+            format_html('Bulk job <a href="{}">#{}</a> started for {} claims.', url, job.id, len(claim_ids)),
+            messages.SUCCESS,
+        )
+
+    def has_adjudicate_permission(self, request):
+        return request.user.has_perm("claims.add_bulkclaimjob")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows a service writes: to read, never to edit by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BulkClaimJob)
+class BulkClaimJobAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id", "status", "progress", "requested", "total", "done", "approved", "partially_approved", "rejected",
+        "already_decided", "not_found", "failed", "created_at", "duration",
+    )  # fmt: skip
+    list_filter = ("status",)
+    search_fields = ("=id", "=task_id")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    readonly_fields = ("progress", "duration")
+
+    @admin.display(description="progress")
+    def progress(self, job: BulkClaimJob) -> str:
+        return f"{bulk_job_percent_done(job):.1f}% ({job.done}/{job.total})"
+
+    @admin.display(description="duration")
+    def duration(self, job: BulkClaimJob) -> str:
+        duration = bulk_job_duration(job)
+        return "-" if duration is None else f"{duration.total_seconds():.1f} s"
+
+    def has_delete_permission(self, request, obj=None):
+        # A finished job may be cleared away (its claims keep their decisions); a running one may not.
+        if obj is not None and obj.status == BulkClaimJob.Status.RUNNING:
+            return False
+        return request.user.has_perm("claims.delete_bulkclaimjob")
+
+
+@admin.register(BulkClaimChunk)
+class BulkClaimChunkAdmin(ReadOnlyAdmin):
+    list_display = ("job", "index", "size", "done")
+    list_filter = ("done",)
+    search_fields = ("=job__id",)
+    raw_id_fields = ("job",)
+    list_select_related = ("job",)
+    ordering = ("-job_id", "index")
+
+    @admin.display(description="claims")
+    def size(self, chunk: BulkClaimChunk) -> int:
+        return len(chunk.claim_ids)
+
+
+@admin.register(BenefitLedger)
+class BenefitLedgerAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "member", "family", "benefit_code", "benefit_year", "amount", "claim")
+    list_filter = ("benefit_year", "benefit_code")
+    search_fields = ("=member__membership_number", "=claim_line__claim__claim_number")
+    raw_id_fields = ("member", "family", "claim_line")
+    list_select_related = ("member", "family", "claim_line__claim")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    show_full_result_count = False
+
+    @admin.display(description="claim")
+    def claim(self, entry: BenefitLedger) -> str:
+        return f"{entry.claim_line.claim.claim_number} line {entry.claim_line.line_number}"
+
+
+@admin.register(TariffCode)
+class TariffCodeAdmin(admin.ModelAdmin):
+    list_display = ("code", "description", "benefit_code", "unit_price", "valid_from", "valid_to")
+    list_filter = ("benefit_code",)
+    search_fields = ("^code", "description")
+    ordering = ("code", "valid_from")
+
+
+@admin.register(PreAuthorisation)
+class PreAuthorisationAdmin(admin.ModelAdmin):
+    list_display = (
+        "reference", "member", "practice_number", "tariff_code", "benefit_code", "authorised_amount", "valid_from",
+        "valid_to",
+    )  # fmt: skip
+    list_filter = ("benefit_code",)
+    search_fields = ("=reference", "=member__membership_number", "=practice_number")
+    raw_id_fields = ("member",)
+    list_select_related = ("member",)
+    date_hierarchy = "valid_from"

@@ -1,0 +1,84 @@
+from django.contrib import admin
+
+from .models import BenefitCategory, Member, Plan, Scheme, WaitingPeriod
+
+
+@admin.register(Scheme)
+class SchemeAdmin(admin.ModelAdmin):
+    list_display = ("code", "name")
+    search_fields = ("code", "name")
+
+
+class BenefitCategoryInline(admin.TabularInline):
+    model = BenefitCategory
+    extra = 0
+    fields = (
+        "code", "annual_limit_member", "annual_limit_family", "copay_percent", "per_event_cap", "requires_preauth",
+    )  # fmt: skip
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "year", "scheme", "effective_from", "effective_to")
+    list_filter = ("scheme", "year")
+    search_fields = ("code", "name")
+    list_select_related = ("scheme",)
+    inlines = [BenefitCategoryInline]
+
+
+@admin.register(BenefitCategory)
+class BenefitCategoryAdmin(admin.ModelAdmin):
+    list_display = (
+        "plan", "code", "annual_limit_member", "annual_limit_family", "copay_percent", "per_event_cap",
+        "requires_preauth",
+    )  # fmt: skip
+    list_filter = ("code", "requires_preauth", "plan__year", "plan__scheme")
+    search_fields = ("plan__name", "plan__code")
+    list_select_related = ("plan",)
+
+
+class DependantInline(admin.TabularInline):
+    """The principal's dependants, to read; each is edited on its own page."""
+
+    model = Member
+    fk_name = "principal"
+    extra = 0
+    fields = ("dependant_code", "first_name", "last_name", "relationship", "date_of_birth", "status", "cover_end")
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name_plural = "dependants"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class WaitingPeriodInline(admin.TabularInline):
+    model = WaitingPeriod
+    extra = 0
+    fields = ("kind", "icd10_prefix", "benefit_code", "start", "end")
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__", "first_name", "last_name", "relationship", "plan", "status", "cover_start", "cover_end",
+    )  # fmt: skip
+    list_filter = ("status", "relationship", "plan__scheme", "plan")
+    search_fields = ("membership_number", "last_name", "first_name")
+    raw_id_fields = ("principal",)
+    list_select_related = ("plan",)
+    ordering = ("membership_number", "dependant_code")
+    inlines = [DependantInline, WaitingPeriodInline]
+
+
+@admin.register(WaitingPeriod)
+class WaitingPeriodAdmin(admin.ModelAdmin):
+    list_display = ("member", "kind", "icd10_prefix", "benefit_code", "start", "end")
+    list_filter = ("kind", "benefit_code")
+    search_fields = ("member__membership_number", "icd10_prefix")
+    raw_id_fields = ("member",)
+    list_select_related = ("member",)
+    date_hierarchy = "start"

@@ -1,0 +1,70 @@
+"""Members over HTTP: benefit balances for a benefit year (routes in backend/api_urls.py)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from members.selectors import member_balances, member_get
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class BalancesQuerySerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=1900, max_value=2999, required=False)
+
+
+class BalanceSerializer(serializers.Serializer):
+    """None (null) limits and remainders mean unlimited."""
+
+    benefit_code = serializers.CharField()
+    description = serializers.CharField()
+    member_limit = serializers.DecimalField(**MONEY, allow_null=True)
+    used_by_member = serializers.DecimalField(**MONEY)
+    remaining_for_member = serializers.DecimalField(**MONEY, allow_null=True)
+    family_limit = serializers.DecimalField(**MONEY, allow_null=True)
+    used_by_family = serializers.DecimalField(**MONEY)
+    remaining_for_family = serializers.DecimalField(**MONEY, allow_null=True)
+
+
+class PlanSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    year = serializers.IntegerField()
+
+
+class MemberBalancesSerializer(serializers.Serializer):
+    membership_number = serializers.CharField()
+    dependant_code = serializers.CharField()
+    plan = PlanSerializer()
+    benefit_year = serializers.IntegerField()
+    balances = BalanceSerializer(many=True)
+
+
+class MemberBalancesApi(APIView):
+    @extend_schema(
+        summary="A member's benefit balances",
+        description="Per benefit category of the member's plan: limits, used and remaining, for the member and "
+        "for the family (the principal and all dependants). null limits are unlimited.",
+        parameters=[OpenApiParameter("year", int, description="benefit year; the current year when absent")],
+        responses=MemberBalancesSerializer,
+    )
+    def get(self, request, membership_number: str, dependant_code: str):
+        query = BalancesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        member = member_get(membership_number=membership_number, dependant_code=dependant_code)
+        if member is None:
+            raise NotFound(f"No member {membership_number}-{dependant_code}.")
+        year = query.validated_data.get("year") or timezone.localdate().year
+        data = {
+            "membership_number": member.membership_number,
+            "dependant_code": member.dependant_code,
+            "plan": member.plan,
+            "benefit_year": year,
+            "balances": member_balances(member=member, year=year),
+        }
+        return Response(MemberBalancesSerializer(data).data)
