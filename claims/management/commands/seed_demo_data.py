@@ -1,0 +1,41 @@
+"""`manage.py seed_demo_data --members N --claims M [--seed S]`: a demo scheme with pending claims."""
+
+import time
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from claims.demo import demo_data_seed
+from members.models import Scheme
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a demo scheme (plans, price list, providers, member families, waiting periods, "
+        "pre-authorisations) and pending claims that reach every adjudication reason. "
+        "Deterministic for a seed; adds a new set when run again."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--members", type=int, default=200, help="members, dependants included (default 200)")
+        parser.add_argument("--claims", type=int, default=1000, help="pending claims (default 1000)")
+        parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+        parser.add_argument("--today", type=date.fromisoformat, default=None,
+                            help="the day the data is dated from, YYYY-MM-DD (default today, UTC)")  # fmt: skip
+        parser.add_argument("--if-empty", action="store_true",
+                            help="do nothing if the database already has a scheme (for `make run`)")  # fmt: skip
+
+    def handle(self, *args, **options):
+        members, claims = options["members"], options["claims"]
+        for name, value in (("--members", members), ("--claims", claims)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise CommandError(f"{name} must be a positive whole number, not {value!r}")
+        if options["if_empty"] and Scheme.objects.exists():
+            self.stdout.write("The database already has a scheme: no demo data added.")
+            return
+        started = time.monotonic()
+        counts = demo_data_seed(members=members, claims=claims, seed=options["seed"], today=options["today"])
+        elapsed = time.monotonic() - started
+        for key, value in counts.items():
+            self.stdout.write(f"{key.replace('_', ' ')}: {value}")
+        self.stdout.write(self.style.SUCCESS(f"Demo data created in {elapsed:.1f} s."))
