@@ -15,6 +15,7 @@ fi
 "$PY" manage.py migrate --noinput
 "$PY" manage.py createcachetable  # the database cache, used when Redis does not answer
 "$PY" manage.py ensure_admin
+"$PY" manage.py seed_demo_data --members 200 --claims 1000 --if-empty  # a demo scheme to look at, once
 
 web_pid=""
 celery_pid=""
