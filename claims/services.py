@@ -15,12 +15,13 @@ import time
 from collections import defaultdict
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from claims.adjudication.engine import Outcome, adjudicate_claims_in_transaction
 from claims.models import BulkClaimChunk, BulkClaimJob, Claim
+from members.models import Member
 
 logger = logging.getLogger(__name__)
 
@@ -110,16 +111,12 @@ def _job_planned(ids: list[int], *, job_id: int | None, task_id: str | None) -> 
         return job  # planned before: a redelivered task resumes its job
     families: dict[int, list[int]] = defaultdict(list)
     found = decided = 0
-    for start in range(0, len(ids), ID_BATCH):
-        rows = Claim.objects.filter(id__in=ids[start : start + ID_BATCH]).values_list(
-            "id", "member_id", "member__principal_id", "status"
-        )
-        for claim_id, member_id, principal_id, status in rows:
-            found += 1
-            if status == Claim.Status.PENDING:
-                families[principal_id or member_id].append(claim_id)
-            else:
-                decided += 1
+    for claim_id, member_id, principal_id, status in _claim_families(ids):
+        found += 1
+        if status == Claim.Status.PENDING:
+            families[principal_id or member_id].append(claim_id)
+        else:
+            decided += 1
     chunks, current = [], []
     for family in sorted(families):
         current.extend(families[family])
@@ -139,6 +136,24 @@ def _job_planned(ids: list[int], *, job_id: int | None, task_id: str | None) -> 
         job.status, job.finished_at = BulkClaimJob.Status.COMPLETED, job.started_at
     job.save()
     return job
+
+
+def _claim_families(ids: list[int]):
+    """(id, member, principal, status) of each existing claim among `ids`."""
+    if connection.vendor == "postgresql":
+        # One array parameter: 100,000 IN-list placeholders cost seconds in psycopg's client-side binding.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT c.id, c.member_id, m.principal_id, c.status FROM {Claim._meta.db_table} c "
+                f"JOIN {Member._meta.db_table} m ON m.id = c.member_id WHERE c.id = ANY(%s::bigint[])",
+                ["{" + ",".join(map(str, ids)) + "}"],
+            )
+            yield from cursor.fetchall()
+        return
+    for start in range(0, len(ids), ID_BATCH):
+        yield from Claim.objects.filter(id__in=ids[start : start + ID_BATCH]).values_list(
+            "id", "member_id", "member__principal_id", "status"
+        )
 
 
 def _dispatch_chunks(job: BulkClaimJob) -> None:

@@ -5,3 +5,6 @@ class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Task platform"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from core import lookups  # noqa: F401 - registers field__in_ids

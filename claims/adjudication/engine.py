@@ -78,18 +78,18 @@ def adjudicate_claims_in_transaction(claim_ids: list[int], *, job_id=None, keep_
 
 
 def _lock_families(claim_ids: list[int]) -> list[int]:
-    pairs = Claim.objects.filter(id__in=claim_ids).values_list("member_id", "member__principal_id")
+    pairs = Claim.objects.filter(id__in_ids=claim_ids).values_list("member_id", "member__principal_id")
     families = sorted({principal or member for member, principal in pairs})
     if connection.vendor == "postgresql" and families:
         # In id order: two jobs locking overlapping families never deadlock.
-        list(Member.objects.select_for_update().filter(id__in=families).order_by("id").values_list("id"))
+        list(Member.objects.select_for_update().filter(id__in_ids=families).order_by("id").values_list("id"))
     return families
 
 
 def _pending_claims(claim_ids: list[int]) -> tuple[list[ClaimIn], int]:
     """The claims still pending (read after the family lock), and how many others were already decided."""
     rows = list(
-        Claim.objects.filter(id__in=claim_ids).values_list(
+        Claim.objects.filter(id__in_ids=claim_ids).values_list(
             "status", "id", "claim_number", "member_id", "practice_number", "service_date", "received_at"
         )
     )
@@ -101,7 +101,7 @@ def _pending_claims(claim_ids: list[int]) -> tuple[list[ClaimIn], int]:
 def _lines_by_claim(claim_ids: list[int]) -> dict[int, list[LineIn]]:
     lines: dict[int, list[LineIn]] = defaultdict(list)
     rows = (
-        ClaimLine.objects.filter(claim_id__in=claim_ids)
+        ClaimLine.objects.filter(claim_id__in_ids=claim_ids)
         .order_by("claim_id", "line_number")
         .values_list("claim_id", "id", "tariff_code", "icd10_codes", "quantity", "claimed_amount")
     )
@@ -114,7 +114,7 @@ def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Referenc
     """Everything the rules need for these claims and families, in a fixed number of queries."""
     members = {
         row[0]: rules.MemberInfo(row[0], row[1] or row[0], *row[2:])
-        for row in Member.objects.filter(Q(id__in=families) | Q(principal_id__in=families)).values_list(
+        for row in Member.objects.filter(Q(id__in_ids=families) | Q(principal_id__in_ids=families)).values_list(
             "id", "principal_id", "plan_id", "status", "status_since", "cover_start", "cover_end"
         )
     }
@@ -139,12 +139,12 @@ def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Referenc
         )
     )
     waiting: dict[int, list[rules.WaitingPeriod]] = defaultdict(list)
-    for member_id, *rest in WaitingPeriod.objects.filter(member_id__in=member_ids).values_list(
+    for member_id, *rest in WaitingPeriod.objects.filter(member_id__in_ids=member_ids).values_list(
         "member_id", "kind", "icd10_prefix", "benefit_code", "start", "end"
     ):
         waiting[member_id].append(rules.WaitingPeriod(*rest))
     preauths: dict[int, list[rules.PreAuth]] = defaultdict(list)
-    for member_id, *rest in PreAuthorisation.objects.filter(member_id__in=member_ids).values_list(
+    for member_id, *rest in PreAuthorisation.objects.filter(member_id__in_ids=member_ids).values_list(
         "member_id", "practice_number", "tariff_code", "benefit_code", "authorised_amount", "valid_from", "valid_to"
     ):
         preauths[member_id].append(rules.PreAuth(*rest))
@@ -164,7 +164,7 @@ def _usage(claims: list[ClaimIn], families: list[int], member_ids: list[int]) ->
     usage = Usage()
     years = {claim.service_date.year for claim in claims}
     for member_id, family_id, code, year, total in (
-        BenefitLedger.objects.filter(family_id__in=families, benefit_year__in=years)
+        BenefitLedger.objects.filter(family_id__in_ids=families, benefit_year__in=years)
         .values_list("member_id", "family_id", "benefit_code", "benefit_year")
         .annotate(total=Sum("amount"))
         .order_by()
@@ -173,7 +173,7 @@ def _usage(claims: list[ClaimIn], families: list[int], member_ids: list[int]) ->
         usage.family[(family_id, code, year)] += total
     # Accepted claims these could duplicate: same members, same service dates.
     accepted = Claim.objects.filter(
-        member_id__in=member_ids,
+        member_id__in_ids=member_ids,
         status__in=ACCEPTED_CLAIM_STATUSES,
         service_date__in={claim.service_date for claim in claims},
     ).values_list("id", "claim_number", "member_id", "practice_number", "service_date", "received_at")
