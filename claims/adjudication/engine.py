@@ -129,7 +129,8 @@ def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Referenc
         benefits[plan_id][code] = rules.Benefit(code, *rest)
     codes = {line.tariff_code for claim in claims for line in claim.lines}
     tariffs: dict[str, list[rules.Tariff]] = defaultdict(list)
-    for code, *rest in TariffCode.objects.filter(code__in=codes).values_list(
+    # Ordered: when two rows could apply, the first one wins, and it must be the same one on every run.
+    for code, *rest in TariffCode.objects.filter(code__in=codes).order_by("code", "valid_from", "id").values_list(
         "code", "valid_from", "valid_to", "unit_price", "benefit_code"
     ):
         tariffs[code].append(rules.Tariff(*rest))
@@ -139,12 +140,11 @@ def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Referenc
         )
     )
     waiting: dict[int, list[rules.WaitingPeriod]] = defaultdict(list)
-    for member_id, *rest in WaitingPeriod.objects.filter(member_id__in_ids=member_ids).values_list(
-        "member_id", "kind", "icd10_prefix", "benefit_code", "start", "end"
-    ):
+    periods = WaitingPeriod.objects.filter(member_id__in_ids=member_ids).order_by("start", "id")
+    for member_id, *rest in periods.values_list("member_id", "kind", "icd10_prefix", "benefit_code", "start", "end"):
         waiting[member_id].append(rules.WaitingPeriod(*rest))
     preauths: dict[int, list[rules.PreAuth]] = defaultdict(list)
-    for member_id, *rest in PreAuthorisation.objects.filter(member_id__in_ids=member_ids).values_list(
+    for member_id, *rest in PreAuthorisation.objects.filter(member_id__in_ids=member_ids).order_by("id").values_list(
         "member_id", "practice_number", "tariff_code", "benefit_code", "authorised_amount", "valid_from", "valid_to"
     ):
         preauths[member_id].append(rules.PreAuth(*rest))

@@ -18,9 +18,9 @@ from .reasons import Reason
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
-# ICD-10 (WHO): a letter (U is reserved), two digits (the third may be A/B in some chapters), then an
-# optional dot and up to four more characters, e.g. J06.9, E11, S52.52.
-ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$")
+# ICD-10 (WHO): a letter (U included: U07.1 is COVID-19), two digits (the third may be A/B in some
+# chapters), then an optional dot and up to four more characters, e.g. J06.9, E11, S52.52.
+ICD10 = re.compile(r"^[A-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$")
 
 APPROVED, PARTIAL, REJECTED = "approved", "partial", "rejected"
 CLAIM_APPROVED, CLAIM_PARTIAL, CLAIM_REJECTED = "approved", "partially_approved", "rejected"

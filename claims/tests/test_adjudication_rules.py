@@ -93,6 +93,10 @@ def test_it_rejects_the_whole_claim(changes, reason):
     assert all(ld.outcome == "rejected" and ld.benefit == 0 for ld in decision.lines)
 
 
+def test_it_accepts_codes_of_the_u_chapter():
+    assert decide(claim(lines=[line(icd="U07.1")])).status == "approved"
+
+
 def test_it_accepts_a_claim_120_days_after_the_service_date():
     assert decide(claim(service=date(2025, 11, 12))).status == "approved"
 
@@ -141,7 +145,7 @@ def test_claim_rules_apply_in_order_provider_first():
         (dict(tariff="8001"), Reason.BENEFIT_NOT_ON_PLAN),
         (dict(icd="XYZ"), Reason.ICD10_INVALID),
         (dict(icd=""), Reason.ICD10_INVALID),
-        (dict(icd="J06.9,U07"), Reason.ICD10_INVALID),  # U is reserved
+        (dict(icd="J06.9,123"), Reason.ICD10_INVALID),  # every code must be well formed
     ],
 )
 def test_it_rejects_a_line(the_line, reason):
