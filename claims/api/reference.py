@@ -1,0 +1,93 @@
+"""Reference data over HTTP: the active plans with their benefits, and the tariff price list valid on a day.
+
+Both read through core/cache.py (warmed daily at 02:00, superseded when a plan or tariff changes),
+so after a warm-up these reads touch no reference table.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core import cache as reference_cache
+from members.models import BenefitCode
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class DayQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(required=False)
+
+
+class BenefitSerializer(serializers.Serializer):
+    """null limits and caps are unlimited."""
+
+    code = serializers.CharField()
+    description = serializers.CharField()
+    annual_limit_member = serializers.DecimalField(**MONEY, allow_null=True)
+    annual_limit_family = serializers.DecimalField(**MONEY, allow_null=True)
+    copay_percent = serializers.DecimalField(max_digits=5, decimal_places=2)
+    per_event_cap = serializers.DecimalField(**MONEY, allow_null=True)
+    requires_preauth = serializers.BooleanField()
+
+
+class PlanSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    year = serializers.IntegerField()
+    effective_from = serializers.DateField()
+    effective_to = serializers.DateField()
+    benefits = BenefitSerializer(many=True)
+
+
+class TariffSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    description = serializers.CharField()
+    benefit_code = serializers.CharField()
+    unit_price = serializers.DecimalField(**MONEY)
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField(allow_null=True)
+
+
+BENEFIT_FIELDS = ("code", "annual_limit_member", "annual_limit_family", "copay_percent", "per_event_cap",
+                  "requires_preauth")  # fmt: skip
+
+
+def _day(request):
+    query = DayQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data.get("date")
+
+
+class PlansApi(APIView):
+    @extend_schema(
+        summary="Plans in effect on a day, with their benefit categories",
+        parameters=[OpenApiParameter("date", str, description="YYYY-MM-DD; today (UTC) when absent")],
+        responses=PlanSerializer(many=True),
+    )
+    def get(self, request):
+        labels = dict(BenefitCode.choices)
+        plans = [
+            {
+                **plan,
+                "benefits": [
+                    {**dict(zip(BENEFIT_FIELDS, row, strict=True)), "description": labels.get(row[0], row[0])}
+                    for row in plan["benefits"]
+                ],
+            }
+            for plan in reference_cache.active_plans(_day(request))
+        ]
+        return Response(PlanSerializer(plans, many=True).data)
+
+
+class TariffsApi(APIView):
+    @extend_schema(
+        summary="The tariff price list valid on a day",
+        parameters=[OpenApiParameter("date", str, description="YYYY-MM-DD; today (UTC) when absent")],
+        responses=TariffSerializer(many=True),
+    )
+    def get(self, request):
+        return Response(TariffSerializer(reference_cache.tariffs_valid_on(_day(request)), many=True).data)
