@@ -85,8 +85,9 @@ def _delete_expired_rows(db_cache: DatabaseCache) -> int:
                 f"DELETE FROM {table} WHERE cache_key IN (SELECT cache_key FROM {table} WHERE expires < %s LIMIT %s)",
                 [now, batch],
             )
-            deleted += cursor.rowcount
-        if cursor.rowcount < batch:
+            count = cursor.rowcount  # read before the cursor closes (psycopg then reports -1)
+        deleted += count
+        if count < batch:
             return deleted
 
 
