@@ -47,11 +47,11 @@ def data_key(kind: str, generation: int, part: str) -> str:
     return f"{PREFIX}:{kind}:{generation}:{part}"
 
 
-def _timeout(kind: str) -> int:
+def key_timeout(kind: str) -> int:
     return DASHBOARD_TIMEOUT if kind == "dashboard" else settings.REFERENCE_CACHE_TIMEOUT
 
 
-def _new_generation(current: int | None) -> int:
+def new_generation(current: int | None) -> int:
     """Nanoseconds since the epoch, and always above the current one (clocks of two hosts may differ)."""
     return max(time.time_ns(), (current or 0) + 1)
 
@@ -66,7 +66,7 @@ def _generation(kind: str) -> int:
     """The live generation of `kind`, starting one if there is none (add: two starters agree on one)."""
     generation = cache.get(pointer_key(kind))
     if generation is None:
-        cache.add(pointer_key(kind), _new_generation(None), timeout=None)
+        cache.add(pointer_key(kind), new_generation(None), timeout=None)
         generation = cache.get(pointer_key(kind))
     return generation
 
@@ -78,7 +78,7 @@ def read_through(kind: str, part: str, load: Callable[[], object]):
     value = cache.get(key, _MISS)
     if value is _MISS:
         value = load()
-        cache.set(key, value, timeout=_timeout(kind))
+        cache.set(key, value, timeout=key_timeout(kind))
     return value
 
 
@@ -91,7 +91,7 @@ def reference_invalidate(kind: str) -> None:
 
 
 def _bump(kind: str) -> None:
-    cache.set(pointer_key(kind), _new_generation(cache.get(pointer_key(kind))), timeout=None)
+    cache.set(pointer_key(kind), new_generation(cache.get(pointer_key(kind))), timeout=None)
 
 
 # --- loaders: what each key holds, read from the database ---------------------------------------
@@ -177,7 +177,7 @@ def plans_get(plan_ids: Iterable[int]) -> dict[int, dict]:
     missing = [plan_id for plan_id in plan_ids if plan_id not in plans]
     if missing:
         loaded = load_plans(missing)
-        cache.set_many({keys[plan_id]: loaded.get(plan_id) for plan_id in missing}, timeout=_timeout("plans"))
+        cache.set_many({keys[plan_id]: loaded.get(plan_id) for plan_id in missing}, timeout=key_timeout("plans"))
         plans.update(loaded)
     return {plan_id: plan for plan_id, plan in plans.items() if plan is not None}
 

@@ -27,9 +27,9 @@ def cache_warm_up() -> dict:
     """
     started = time.perf_counter()
     before = reference.generations()
-    new = {kind: reference._new_generation(before[kind]) for kind in reference.KINDS}
-    today = timezone.now().date().isoformat()
+    new = {kind: reference.new_generation(before[kind]) for kind in reference.KINDS}
     day = timezone.now().date()
+    today = day.isoformat()
     active_ids = reference.load_active_plan_ids(day)
     parts: dict[str, dict[str, object]] = {
         "plans": {f"plan:{plan_id}": plan for plan_id, plan in reference.load_plans(active_ids).items()}
@@ -40,7 +40,7 @@ def cache_warm_up() -> dict:
     }
     for kind, values in parts.items():
         keyed = {reference.data_key(kind, new[kind], part): value for part, value in values.items()}
-        cache.set_many(keyed, timeout=reference._timeout(kind))
+        cache.set_many(keyed, timeout=reference.key_timeout(kind))
     current = reference.generations()
     live = [kind for kind in reference.KINDS if current[kind] == before[kind]]
     cache.set_many({reference.pointer_key(kind): new[kind] for kind in live}, timeout=None)
