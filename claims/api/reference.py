@@ -33,7 +33,7 @@ class BenefitSerializer(serializers.Serializer):
     requires_preauth = serializers.BooleanField()
 
 
-class PlanSerializer(serializers.Serializer):
+class PlanWithBenefitsSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
     name = serializers.CharField()
@@ -66,7 +66,7 @@ class PlansApi(APIView):
     @extend_schema(
         summary="Plans in effect on a day, with their benefit categories",
         parameters=[OpenApiParameter("date", str, description="YYYY-MM-DD; today (UTC) when absent")],
-        responses=PlanSerializer(many=True),
+        responses=PlanWithBenefitsSerializer(many=True),
     )
     def get(self, request):
         labels = dict(BenefitCode.choices)
@@ -80,7 +80,7 @@ class PlansApi(APIView):
             }
             for plan in reference_cache.active_plans(_day(request))
         ]
-        return Response(PlanSerializer(plans, many=True).data)
+        return Response(PlanWithBenefitsSerializer(plans, many=True).data)
 
 
 class TariffsApi(APIView):
