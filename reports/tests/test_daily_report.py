@@ -224,7 +224,7 @@ def test_the_csv_opens_with_the_csv_module_and_holds_the_figures(day_of_claims):
     assert value[("bulk jobs", "", "jobs")] == "1"
 
 
-def test_the_task_summarises_yesterday_by_default(day_of_claims, monkeypatch):
+def test_the_task_summarises_yesterday_by_default(day_of_claims):
     result = generate_daily_reports(report_date="2026-11-30")  # called directly, as the seed's examples do
     assert result["day"] == "2026-11-30" and result["claims_decided"] == 4
     yesterday = timezone.now().date() - timedelta(days=1)
