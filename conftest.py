@@ -127,7 +127,9 @@ def start_worker(tmp_path, transactional_db):
             "--without-heartbeat", "--without-gossip", "--without-mingle",
         ]  # fmt: skip
         log_path = tmp_path / f"worker-{name}-{len(started)}.log"
-        worker = WorkerProcess(name, log_path, args, subprocess_env(**(env or {})))
+        # E-mails a worker writes with the file backend stay in this test's folder.
+        env = {"EMAIL_FILE_PATH": str(tmp_path / "emails"), **(env or {})}
+        worker = WorkerProcess(name, log_path, args, subprocess_env(**env))
         started.append(worker)
         if wait:
             worker.wait_for_log(" ready.")

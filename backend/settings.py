@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "members",
     "providers",
     "claims",
+    "notifications",
+    "reports",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -216,6 +218,45 @@ CLAIM_WINDOW_DAYS = env.int("CLAIM_WINDOW_DAYS", default=120)
 # Claims per bulk-job chunk (whole families only, so a chunk may be a little larger). Measured in one
 # process on PostgreSQL: 500 -> ~2,650 claims/s, 1,000 -> ~2,970, 2,000 -> ~3,270 (fixed costs per chunk).
 BULK_CHUNK_SIZE = env.int("BULK_CHUNK_SIZE", default=2000)
+
+# --- Reports and the reference-data cache (reports/, core/cache.py) -------------------------------
+# Comma-separated addresses the daily claims report is e-mailed to (with its CSV); empty = not e-mailed.
+REPORT_RECIPIENTS = env.list("REPORT_RECIPIENTS", default=[])
+# Seconds a warmed reference-data key lives: a day plus slack, so a missed warm-up falls back to the
+# database rather than serving data older than two days.
+REFERENCE_CACHE_TIMEOUT = env.int("REFERENCE_CACHE_TIMEOUT", default=26 * 3600)
+# Expired database-cache rows deleted per statement by cleanup_expired_cache (short write locks).
+CACHE_CLEANUP_BATCH_SIZE = env.int("CACHE_CLEANUP_BATCH_SIZE", default=5000)
+
+# --- E-mail and notifications ------------------------------------------------------------------
+# SMTP whenever EMAIL_HOST is set; otherwise the embedded default writes each e-mail (one file per
+# SMTP-less "connection", i.e. per batch) under DATA_DIR/emails so a new user can read them.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(DATA_DIR / "emails"))
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds; a hung server must not hang a worker
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Member services <claims@medaid.localhost>")
+# Attempts per e-mail (transient failures: server down, 4xx) before it is marked failed.
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
+# Backoff: RETRY_BACKOFF x 2^(attempt-1) seconds, capped at RETRY_BACKOFF_MAX, with jitter.
+NOTIFICATION_RETRY_BACKOFF = env.float("NOTIFICATION_RETRY_BACKOFF", default=30)
+NOTIFICATION_RETRY_BACKOFF_MAX = env.float("NOTIFICATION_RETRY_BACKOFF_MAX", default=900)
+# E-mails per batch task (one SMTP connection each).
+NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=200)
+# How long a sender holds a row; longer than the batch task's hard time limit (360 s).
+NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=420)
+# A queued e-mail this long past due is enqueued again by requeue_overdue_notifications.
+NOTIFICATION_OVERDUE_SECONDS = env.int("NOTIFICATION_OVERDUE_SECONDS", default=1800)
+NOTIFICATION_MAX_SUBJECT_CHARS = env.int("NOTIFICATION_MAX_SUBJECT_CHARS", default=255)
+NOTIFICATION_MAX_BODY_BYTES = env.int("NOTIFICATION_MAX_BODY_BYTES", default=256 * 1024)
 
 # --- Health ---------------------------------------------------------------------------------------
 HEALTH_MIN_FREE_DISK_MB = env.int("HEALTH_MIN_FREE_DISK_MB", default=500)

@@ -1,7 +1,8 @@
 """The seed's tasks (SEED.md "Available Tasks"): thin adapters around services.
 
-Built so far: `health_check` and `process_bulk_claims`. The other four come with their own issues
-(notifications, reports and cache); they are not defined here yet, and beat does not schedule them.
+Built here: `health_check` and `process_bulk_claims`; `send_notification_email` is defined under its
+seed name in notifications/tasks.py and imported here. The reports and cache tasks come with their own
+issue; beat does not schedule them before it.
 """
 
 import logging
@@ -9,6 +10,7 @@ import logging
 from celery import shared_task
 
 from core.health import run_health_checks
+from notifications.tasks import send_notification_email  # noqa: F401 - the seed's name for it
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ writes are `executemany` updates and a multi-row insert into the ledger (Django'
 manages ~500 rows/s, `executemany` tens of thousands). The families of the claims are locked first
 (`SELECT ... FOR UPDATE` on their principals, in id order), so two jobs touching one family queue
 behind each other and its limits are never overrun; SQLite serialises writers anyway. Only claims
-still pending are decided, so running the same set twice changes nothing the second time.
+still pending are decided, so running the same set twice changes nothing the second time. Each
+decision's e-mail to the principal member is created in the same transaction and sent after commit.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.utils import timezone
 
 from claims.models import BenefitLedger, Claim, ClaimLine, PreAuthorisation, TariffCode
 from members.models import BenefitCategory, Member, WaitingPeriod
+from notifications.services import claim_decision_notifications_create
 from providers.models import Provider
 
 from . import rules
@@ -66,6 +68,10 @@ def adjudicate_claims_in_transaction(claim_ids: list[int], *, job_id=None, keep_
     decisions = [d for family in sorted(by_family) for d in rules.adjudicate_family(by_family[family], ref, usage)]
     claimed = {claim.id: sum((line.claimed for line in claim.lines), rules.ZERO) for claim in claims}
     write_decisions(decisions, claimed=claimed, job_id=job_id)
+    numbers = {claim.id: claim.claim_number for claim in claims}
+    claim_decision_notifications_create(
+        decisions=[(d.claim_id, numbers[d.claim_id], d.status, d.family_id or d.member_id) for d in decisions]
+    )
     outcome.adjudicated = len(decisions)
     for decision in decisions:
         setattr(outcome, decision.status, getattr(outcome, decision.status) + 1)

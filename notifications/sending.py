@@ -1,0 +1,194 @@
+"""Sending queued notifications over one SMTP connection per batch, each e-mail at most once.
+
+A batch takes its rows with one conditional UPDATE (status queued, no live lease) and marks each row
+`sent` right after the server accepted it, before the next message. So a redelivered or retried task
+finds the row sent and does not send it again. The one window left is a crash between the server's
+"250 OK" and that UPDATE (milliseconds): the e-mail is then sent once more with the same Message-ID,
+which mail clients use to drop duplicates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import smtplib
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import Enum
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from notifications.claim_emails import claim_email_contents
+from notifications.models import Notification
+from notifications.privacy import mask_email, mask_emails_in
+
+logger = logging.getLogger(__name__)
+
+QUEUED = Notification.Status.QUEUED
+
+
+class Failure(Enum):
+    PERMANENT = "permanent"  # 5xx reply, or a message we cannot build: retrying cannot help
+    TRANSIENT = "transient"  # 4xx reply to this message: try it again later
+    CONNECTION = "connection"  # refused, reset, timed out, disconnected: try the whole batch later
+
+
+@dataclass
+class SendReport:
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    retry: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)  # already sent, rejected, or held by another sender
+    countdown: float = 0.0  # seconds until the retry is due
+    error: str = ""  # the last error, addresses masked
+
+
+def retry_countdown(attempts: int) -> float:
+    """Exponential backoff with jitter: half the step fixed, half random (no retry storm, never zero)."""
+    step = min(settings.NOTIFICATION_RETRY_BACKOFF_MAX, settings.NOTIFICATION_RETRY_BACKOFF * 2 ** max(attempts - 1, 0))
+    return step / 2 + random.uniform(0, step / 2)  # noqa: S311 - jitter, not cryptography
+
+
+def classify(exc: BaseException) -> Failure:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return Failure.PERMANENT if codes and all(code >= 500 for code in codes) else Failure.TRANSIENT
+    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return Failure.CONNECTION
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return Failure.PERMANENT if exc.smtp_code >= 500 else Failure.TRANSIENT
+    return Failure.CONNECTION  # OSError (refused, reset, timeout) or another SMTPException
+
+
+def describe(exc: BaseException) -> str:
+    return mask_emails_in(f"{type(exc).__name__}: {exc}")[:2000]
+
+
+def notifications_send(*, ids: list[int]) -> SendReport:
+    """Send the queued rows among `ids` that nobody else holds; say what became of each."""
+    report = SendReport()
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    Notification.objects.filter(free, id__in=ids, status=QUEUED).update(lease_token=token, lease_until=lease)
+    rows = list(Notification.objects.filter(id__in=ids, lease_token=token, status=QUEUED).order_by("id"))
+    taken = {row.id for row in rows}
+    report.skipped = [i for i in ids if i not in taken]
+    if not rows:
+        return report
+    unsent = {row.id: row for row in rows}
+    by_id = dict(unsent)
+    try:
+        contents = claim_email_contents(
+            claim_ids=[row.claim_id for row in rows if row.template == Notification.Template.CLAIM_DECISION]
+        )
+        _send_rows(rows, contents, token, unsent, report)
+    finally:
+        # Whatever was not tried (connection lost, time limit): back to the queue, no attempt counted.
+        if unsent:
+            report.retry.extend(unsent)
+        if report.retry:
+            report.countdown = retry_countdown(max(by_id[i].attempts for i in report.retry))
+            Notification.objects.filter(id__in=report.retry, lease_token=token).update(
+                lease_token="", lease_until=None, next_attempt_at=timezone.now() + timedelta(seconds=report.countdown)
+            )
+    return report
+
+
+def _send_rows(rows, contents, token, unsent, report) -> None:
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except (smtplib.SMTPException, OSError) as exc:
+        for row in rows:  # every message of the batch was tried and could not go
+            _attempt_failed(row, token, classify(exc), describe(exc), report)
+            unsent.pop(row.id)
+        return
+    try:
+        for row in rows:
+            try:
+                message, text = _message(row, contents)
+            except Exception as exc:  # a row we cannot turn into an e-mail must not block the others
+                logger.exception("Notification %s: could not build the message", row.id)
+                _attempt_failed(row, token, Failure.PERMANENT, describe(exc), report)
+                unsent.pop(row.id)
+                continue
+            try:
+                connection.send_messages([message])
+            except (smtplib.SMTPException, OSError) as exc:
+                kind = classify(exc)
+                _attempt_failed(row, token, kind, describe(exc), report)
+                unsent.pop(row.id)
+                if kind is Failure.CONNECTION:
+                    return  # the rest of the batch goes back to the queue
+                continue
+            unsent.pop(row.id)
+            _mark_sent(row, token, message, text)
+            report.sent.append(row.id)
+    finally:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            connection.close()
+
+
+def _message(row: Notification, contents: dict) -> tuple[EmailMultiAlternatives, str | None]:
+    """The e-mail for a row, and the text to store on it when sent (None: the row already has it)."""
+    if row.template == Notification.Template.CLAIM_DECISION:
+        text, html = contents[row.claim_id]
+        stored = text
+    else:
+        text, html, stored = row.body, row.html_body, None
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].rstrip(">") or "localhost"
+    message = EmailMultiAlternatives(
+        subject=row.subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[row.recipient],
+        # Stable across retries: a copy sent twice (see the module docstring) can be recognised as one.
+        headers={"Message-ID": f"<notification-{row.id}.{row.created_at:%Y%m%d%H%M%S}@{domain}>"},
+    )
+    if html:
+        message.attach_alternative(html, "text/html")
+    for attachment in row.attachments:
+        message.attach(attachment["filename"], attachment["content"], attachment.get("mimetype") or "text/plain")
+    return message, stored
+
+
+def _mark_sent(row: Notification, token: str, message: EmailMultiAlternatives, text: str | None) -> None:
+    fields = {
+        "status": Notification.Status.SENT,
+        "sent_at": timezone.now(),
+        "attempts": F("attempts") + 1,
+        "last_error": "",
+        "lease_token": "",
+        "lease_until": None,
+        "next_attempt_at": None,
+        "message_id": message.extra_headers["Message-ID"],
+    }
+    if text is not None:
+        fields["body"] = text
+    if not Notification.objects.filter(id=row.id, lease_token=token).update(**fields):
+        logger.error("Notification %s was sent but its lease had been taken over", row.id)
+
+
+def _attempt_failed(row: Notification, token: str, kind: Failure, error: str, report: SendReport) -> None:
+    attempts = row.attempts + 1
+    report.error = error
+    if kind is Failure.PERMANENT or attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+        Notification.objects.filter(id=row.id, lease_token=token).update(
+            status=Notification.Status.FAILED, attempts=attempts, last_error=error, lease_token="", lease_until=None,
+            next_attempt_at=None,
+        )  # fmt: skip
+        report.failed.append(row.id)
+        logger.warning("Notification %s to %s failed after %s attempts: %s", row.id, mask_email(row.recipient),
+                       attempts, error)  # fmt: skip
+        return
+    row.attempts = attempts
+    Notification.objects.filter(id=row.id, lease_token=token).update(attempts=attempts, last_error=error)
+    report.retry.append(row.id)
+    logger.info("Notification %s: attempt %s failed, will retry: %s", row.id, attempts, error)

@@ -1,0 +1,179 @@
+"""Creating, enqueueing and re-sending notifications (the sending itself is in sending.py).
+
+Every e-mail is a Notification row first; tasks carry only row ids. A row is created in the caller's
+transaction and enqueued once that transaction commits, so a worker never looks for a row that is not
+there yet, and a rolled-back decision sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from members.models import Member
+from notifications.models import Notification
+from notifications.privacy import NotificationRejected, mask_email, notification_problem
+
+logger = logging.getLogger(__name__)
+
+QUEUED = Notification.Status.QUEUED
+CLAIM_SUBJECTS = {
+    "approved": "Your claim {number} was approved",
+    "partially_approved": "Your claim {number} was partially approved",
+    "rejected": "Your claim {number} was rejected",
+}
+
+
+def notification_create(
+    *,
+    recipient,
+    subject,
+    body,
+    html_body: str = "",
+    template: str = Notification.Template.PLAIN,
+    claim_id: int | None = None,
+    attachments: Iterable[tuple[str, str, str]] = (),
+    idempotency_key: str | None = None,
+    enqueue: bool = True,
+) -> Notification:
+    """Store one e-mail and (unless told not to) send it once the current transaction commits.
+
+    An existing `idempotency_key` returns that row and sends nothing new. Bad input is stored as
+    `rejected` with the reason and raises NotificationRejected: retrying cannot fix it.
+    """
+    key = idempotency_key or f"email:{uuid.uuid4().hex}"
+    existing = Notification.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    problem = notification_problem(recipient=recipient, subject=subject, body=body)
+    fields = {
+        "idempotency_key": key,
+        "recipient": str(recipient)[:320],
+        "subject": str(subject)[:1000],
+        "body": str(body) if problem is None else "",  # a refused body is not kept: it may be huge
+        "html_body": html_body or "",
+        "template": template,
+        "claim_id": claim_id,
+        "attachments": [{"filename": n, "content": c, "mimetype": m} for n, c, m in attachments],
+        "next_attempt_at": timezone.now(),
+    }
+    if problem is not None:
+        fields.update(status=Notification.Status.REJECTED, last_error=problem, next_attempt_at=None)
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(**fields)
+    except IntegrityError:
+        return Notification.objects.get(idempotency_key=key)  # created by a concurrent call with the same key
+    if problem is not None:
+        logger.info("Notification %s to %s rejected: %s", notification.id, mask_email(recipient), problem)
+        raise NotificationRejected(problem)
+    if enqueue:
+        transaction.on_commit(lambda: notifications_enqueue(ids=[notification.id]))
+    return notification
+
+
+def claim_decision_notifications_create(*, decisions: list[tuple[int, str, str, int]]) -> int:
+    """One e-mail per decided claim to the principal member, in the decision's transaction; sent after commit.
+
+    `decisions` are (claim id, claim number, status, family id). The body is rendered when it is sent
+    (rendering 100,000 templates inside the adjudication transaction would slow every chunk); a family
+    whose principal has no e-mail address gets none. Returns how many were created.
+    """
+    if not decisions:
+        return 0
+    emails = dict(
+        Member.objects.filter(id__in_ids=sorted({family for *_, family in decisions})).values_list("id", "email")
+    )
+    now = timezone.now()
+    rows = []
+    for claim_id, number, status, family in decisions:
+        recipient = emails.get(family) or ""
+        if not recipient:
+            continue
+        problem = notification_problem(recipient=recipient, subject="x", body="x")
+        rows.append(
+            Notification(
+                idempotency_key=f"claim-decision:{claim_id}",
+                recipient=recipient,
+                subject=CLAIM_SUBJECTS[status].format(number=number),
+                template=Notification.Template.CLAIM_DECISION,
+                claim_id=claim_id,
+                status=Notification.Status.REJECTED if problem else QUEUED,
+                last_error=problem or "",
+                next_attempt_at=None if problem else now,
+            )
+        )
+    # A claim decided again after an admin reset it to pending already has its e-mail: not a second one.
+    Notification.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    claim_ids = [row.claim_id for row in rows if row.status == QUEUED]
+    transaction.on_commit(lambda: notifications_enqueue_for_claims(claim_ids=claim_ids))
+    return len(rows)
+
+
+def notifications_enqueue_for_claims(*, claim_ids: list[int]) -> None:
+    ids = Notification.objects.filter(
+        claim_id__in_ids=claim_ids, template=Notification.Template.CLAIM_DECISION, status=QUEUED
+    ).values_list("id", flat=True)
+    notifications_enqueue(ids=sorted(ids))
+
+
+def notifications_enqueue(*, ids: list[int], countdown: float | None = None) -> None:
+    """Send these rows in batches of NOTIFICATION_BATCH_SIZE, each batch over one SMTP connection."""
+    if not ids:
+        return
+    from backend.celery import app
+    from notifications.tasks import send_notification_batch
+
+    size = settings.NOTIFICATION_BATCH_SIZE
+    with app.producer_or_acquire() as producer:
+        for start in range(0, len(ids), size):
+            send_notification_batch.apply_async(
+                (list(ids[start : start + size]),), countdown=countdown, producer=producer
+            )
+
+
+def notifications_resend(*, ids: Iterable[int]) -> tuple[int, int]:
+    """Queue failed notifications again with fresh attempts (the admin's "send again"); (requeued, skipped).
+
+    Sent ones are skipped (this is how a member gets one e-mail per claim), rejected ones too (their
+    input is invalid; correct it first).
+    """
+    ids = list(ids)
+    with transaction.atomic():
+        requeued = list(
+            Notification.objects.select_for_update()
+            .filter(id__in=ids, status=Notification.Status.FAILED)
+            .values_list("id", flat=True)
+        )
+        Notification.objects.filter(id__in=requeued).update(
+            status=QUEUED, attempts=0, lease_token="", lease_until=None, next_attempt_at=timezone.now()
+        )
+        transaction.on_commit(lambda: notifications_enqueue(ids=requeued))
+    return len(requeued), len(ids) - len(requeued)
+
+
+def notifications_requeue_overdue() -> int:
+    """Enqueue queued rows long past due (their message was lost, e.g. a crash between commit and enqueue).
+
+    Safe to overdo: sending takes the row with a conditional update, so a row queued twice is sent once.
+    """
+    now = timezone.now()
+    overdue = now - timedelta(seconds=settings.NOTIFICATION_OVERDUE_SECONDS)
+    ids = list(
+        Notification.objects.filter(status=QUEUED, next_attempt_at__lt=overdue)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .order_by("id")
+        .values_list("id", flat=True)[:100_000]
+    )
+    Notification.objects.filter(id__in_ids=ids).update(next_attempt_at=now)
+    notifications_enqueue(ids=ids)
+    if ids:
+        logger.warning("Requeued %s overdue notifications", len(ids))
+    return len(ids)
