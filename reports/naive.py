@@ -18,22 +18,19 @@ from reports.selectors import ZERO, day_bounds, figures_assemble
 
 def report_figures_naive(*, day: date) -> dict:
     start, end = day_bounds(day)
-    by_plan: dict[tuple, list] = defaultdict(lambda: [0, ZERO, ZERO, ZERO, ZERO])
-    by_provider: dict[tuple, list] = defaultdict(lambda: [0, ZERO, ZERO, ZERO, ZERO])
-    reasons_by_plan: dict[tuple, int] = defaultdict(int)
-    reasons_by_provider: dict[tuple, int] = defaultdict(int)
+    claim_rows: dict[tuple, list] = defaultdict(lambda: [0, ZERO, ZERO, ZERO, ZERO])
+    reason_rows: dict[tuple, int] = defaultdict(int)
     took = []
     for claim in Claim.objects.filter(decided_at__gte=start, decided_at__lt=end).select_related("member"):
         provider = Provider.objects.filter(practice_number=claim.practice_number).first()
         number = provider.practice_number if provider else claim.practice_number
         values = (1, claim.total_claimed, claim.total_eligible, claim.total_copay, claim.total_benefit)
-        for row in (by_plan[(claim.member.plan_id, claim.status)], by_provider[(number, claim.status)]):
-            for i, value in enumerate(values):
-                row[i] += value
+        row = claim_rows[(claim.member.plan_id, number, claim.status)]
+        for i, value in enumerate(values):
+            row[i] += value
         for line in claim.lines.all():
             if line.outcome == "rejected":
-                reasons_by_plan[(claim.member.plan_id, line.reason_codes)] += 1
-                reasons_by_provider[(number, line.reason_codes)] += 1
+                reason_rows[(claim.member.plan_id, number, line.reason_codes)] += 1
         took.append((claim.decided_at - claim.received_at).total_seconds())
     received, submitted = 0, ZERO
     for claim in Claim.objects.filter(received_at__gte=start, received_at__lt=end):
@@ -46,10 +43,8 @@ def report_figures_naive(*, day: date) -> dict:
         decision = (max(0, round(sum(took) / len(took))), max(0, round(took[math.ceil(0.95 * len(took)) - 1])))
     return figures_assemble(
         day=day,
-        by_plan=[(*key, *row) for key, row in by_plan.items()],
-        by_provider=[(*key, *row) for key, row in by_provider.items()],
-        reasons_by_plan=[(*key, n) for key, n in reasons_by_plan.items()],
-        reasons_by_provider=[(*key, n) for key, n in reasons_by_provider.items()],
+        claim_rows=[(*key, *row) for key, row in claim_rows.items()],
+        reason_rows=[(*key, n) for key, n in reason_rows.items()],
         received=(received, submitted),
         decision_seconds=decision,
         bulk_jobs=(len(jobs), sum(job.total for job in jobs)),
