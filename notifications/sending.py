@@ -20,7 +20,10 @@ from enum import Enum
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import F, Q
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.core.mail.message import sanitize_address
+from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from notifications.claim_emails import claim_email_contents
@@ -84,12 +87,14 @@ def notifications_send(*, ids: list[int]) -> SendReport:
         return report
     unsent = {row.id: row for row in rows}
     by_id = dict(unsent)
+    relaxed = _relaxed_commits()
     try:
         contents = claim_email_contents(
             claim_ids=[row.claim_id for row in rows if row.template == Notification.Template.CLAIM_DECISION]
         )
         _send_rows(rows, contents, token, unsent, report)
     finally:
+        relaxed.close()
         # Whatever was not tried (connection lost, time limit): back to the queue, no attempt counted.
         if unsent:
             report.retry.extend(unsent)
@@ -101,6 +106,27 @@ def notifications_send(*, ids: list[int]) -> SendReport:
     return report
 
 
+class _relaxed_commits:
+    """PostgreSQL: the per-message "sent" commits do not wait for the WAL flush while a batch is sent.
+
+    Measured: the flush per message capped a batch at ~470 e-mails/s. A worker that dies still loses
+    nothing (the commit is done in the server); only a crash of PostgreSQL itself within its WAL
+    writer delay (~0.2 s) could forget a few "sent" marks, and those e-mails would go out once more
+    (with the same Message-ID).
+    """
+
+    def __init__(self) -> None:
+        self.on = connection.vendor == "postgresql" and not connection.in_atomic_block
+        if self.on:
+            with connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit TO OFF")
+
+    def close(self) -> None:
+        if self.on:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+
+
 def _send_rows(rows, contents, token, unsent, report) -> None:
     connection = get_connection(fail_silently=False)
     try:
@@ -110,6 +136,7 @@ def _send_rows(rows, contents, token, unsent, report) -> None:
             _attempt_failed(row, token, classify(exc), describe(exc), report)
             unsent.pop(row.id)
         return
+    envelope_from = sanitize_address(settings.DEFAULT_FROM_EMAIL, settings.DEFAULT_CHARSET)
     try:
         for row in rows:
             try:
@@ -120,7 +147,7 @@ def _send_rows(rows, contents, token, unsent, report) -> None:
                 unsent.pop(row.id)
                 continue
             try:
-                connection.send_messages([message])
+                _deliver(connection, message, envelope_from)
             except (smtplib.SMTPException, OSError) as exc:
                 kind = classify(exc)
                 _attempt_failed(row, token, kind, describe(exc), report)
@@ -134,6 +161,21 @@ def _send_rows(rows, contents, token, unsent, report) -> None:
     finally:
         with contextlib.suppress(smtplib.SMTPException, OSError):
             connection.close()
+
+
+def _deliver(connection, message: EmailMultiAlternatives, envelope_from: str) -> None:
+    """Send one message over the open connection.
+
+    SMTP: straight to smtplib, with the sender's address sanitised once per batch instead of per
+    message and an ASCII recipient (already validated) used as it is; Django's `_send` spent ~0.4 ms
+    of a ~2 ms message parsing the same two addresses again. Other backends (files): their own way.
+    """
+    smtp = getattr(connection, "connection", None) if isinstance(connection, SmtpBackend) else None
+    if smtp is None:
+        connection.send_messages([message])
+        return
+    recipients = [a if a.isascii() else sanitize_address(a, settings.DEFAULT_CHARSET) for a in message.recipients()]
+    smtp.sendmail(envelope_from, recipients, message.message().as_bytes(linesep="\r\n"))
 
 
 def _message(row: Notification, contents: dict) -> tuple[EmailMultiAlternatives, str | None]:
@@ -159,21 +201,21 @@ def _message(row: Notification, contents: dict) -> tuple[EmailMultiAlternatives,
     return message, stored
 
 
+_MARK_SENT = (
+    f"UPDATE {Notification._meta.db_table} SET status = %s, sent_at = %s, attempts = attempts + 1, last_error = '', "
+    "lease_token = '', lease_until = NULL, next_attempt_at = NULL, message_id = %s, body = COALESCE(%s, body), "
+    "updated_at = %s WHERE id = %s AND lease_token = %s"
+)
+
+
 def _mark_sent(row: Notification, token: str, message: EmailMultiAlternatives, text: str | None) -> None:
-    fields = {
-        "status": Notification.Status.SENT,
-        "sent_at": timezone.now(),
-        "attempts": F("attempts") + 1,
-        "last_error": "",
-        "lease_token": "",
-        "lease_until": None,
-        "next_attempt_at": None,
-        "message_id": message.extra_headers["Message-ID"],
-    }
-    if text is not None:
-        fields["body"] = text
-    if not Notification.objects.filter(id=row.id, lease_token=token).update(**fields):
-        logger.error("Notification %s was sent but its lease had been taken over", row.id)
+    """One plain statement per message (the ORM's update() cost more than the statement itself)."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = [Notification.Status.SENT, now, message.extra_headers["Message-ID"], text, now, row.id, token]
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK_SENT, params)
+        if cursor.rowcount != 1:
+            logger.error("Notification %s was sent but its lease had been taken over", row.id)
 
 
 def _attempt_failed(row: Notification, token: str, kind: Failure, error: str, report: SendReport) -> None:

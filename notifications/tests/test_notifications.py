@@ -211,3 +211,13 @@ def test_deciding_a_claim_again_does_not_email_twice():
     Claim.objects.filter(id=claims[0].id).update(status="pending")
     adjudicate_claims([claims[0].id])
     assert Notification.objects.filter(claim=claims[0]).count() == 1
+
+
+def test_without_an_smtp_host_emails_are_written_to_files_a_user_can_read(settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    rows = queued(3)
+    assert len(notifications_send(ids=[r.id for r in rows]).sent) == 3
+    (written,) = tmp_path.iterdir()  # one file per batch
+    text = written.read_text()
+    assert all(f"Subject: Subject {i}" in text and f"Body {i}" in text for i in range(3))
