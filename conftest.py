@@ -173,6 +173,21 @@ def _close_broker_connections(django_db_setup, django_db_blocker):
     close_all()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_reference_cache(request, django_db_blocker):
+    """A test never reads reference data an earlier test cached: the cache outlives rolled-back and
+    flushed test databases (Redis always; the cache table is not flushed between transactional tests)."""
+    if "django_db" in {marker.name for marker in request.node.iter_markers()} or {"db", "transactional_db"} & set(
+        request.fixturenames
+    ):
+        from core import cache as reference_cache
+
+        with django_db_blocker.unblock():
+            for kind in reference_cache.KINDS:
+                reference_cache.reference_invalidate(kind)
+    yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _clean_redis_test_db():
     """Redis keeps messages between runs: empty the run's own Redis database (scripts/test.sh uses /14).

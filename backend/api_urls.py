@@ -5,7 +5,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from claims.api.bulk_jobs import BulkJobDetailApi, BulkJobsApi
 from claims.api.claims import ClaimBatchApi, ClaimDetailApi, ClaimsApi
+from claims.api.reference import PlansApi, TariffsApi
 from members.api import MemberBalancesApi
+from reports.api import ReportDetailApi, ReportsApi
 
 app_name = "api"
 
@@ -21,6 +23,10 @@ urlpatterns = [
         MemberBalancesApi.as_view(),
         name="member-balances",
     ),
+    path("plans/", PlansApi.as_view(), name="plans"),
+    path("tariffs/", TariffsApi.as_view(), name="tariffs"),
+    path("reports/", ReportsApi.as_view(), name="reports"),
+    path("reports/<str:day>/", ReportDetailApi.as_view(), name="report-detail"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -1,6 +1,6 @@
 """Bulk claim adjudication end to end: `python -m bench.bulk_claims [--claims 100000]`.
 
-On PostgreSQL + Redis (a throwaway database `medaid_bench_claims`, Redis db 12): seeds the demo
+On PostgreSQL + Redis (a throwaway database `medaid_bench_claims`, Redis db 11): seeds the demo
 scheme with N pending claims, starts one worker (concurrency 2), runs
 `process_bulk_claims.delay(all ids)` to completion and reports claims/s end to end and the worker's
 peak memory (main process plus pool children, sampled every 0.2 s). In the same run it resets
@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "medaid_bench_claims"
-REDIS = "redis://127.0.0.1:6379/12"
+REDIS = "redis://127.0.0.1:6379/11"
 
 
 def bench_env() -> dict[str, str]:

@@ -24,6 +24,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from claims.models import Claim, ClaimLine, PreAuthorisation, TariffCode
+from core import cache as reference_cache
 from members.models import BenefitCategory, BenefitCode, Member, Plan, Scheme, WaitingPeriod
 from providers.models import Provider
 
@@ -966,5 +967,7 @@ def demo_data_seed(*, members: int, claims: int, seed: int = 42, today: date | N
     seeder.create_providers()
     seeder.create_members()
     seeder.create_claims()
+    for kind in reference_cache.KINDS:  # bulk_create sends no signal: supersede what is cached by hand
+        reference_cache.reference_invalidate(kind)
     logger.info("Demo data seeded: %s", seeder.counts)
     return seeder.counts

@@ -1,16 +1,19 @@
 """The seed's tasks (SEED.md "Available Tasks"): thin adapters around services.
 
-Built here: `health_check` and `process_bulk_claims`; `send_notification_email` is defined under its
-seed name in notifications/tasks.py and imported here. The reports and cache tasks come with their own
-issue; beat does not schedule them before it.
+Built here: `health_check` and `process_bulk_claims`. The other four are defined under their seed
+names in their own apps and imported here: `send_notification_email` (notifications/tasks.py),
+`generate_daily_reports` (reports/tasks.py), `cache_warmup` and `cleanup_expired_cache`
+(core/cache_tasks.py).
 """
 
 import logging
 
 from celery import shared_task
 
+from core.cache_tasks import cache_warmup, cleanup_expired_cache  # noqa: F401 - the seed imports them from here
 from core.health import run_health_checks
 from notifications.tasks import send_notification_email  # noqa: F401 - the seed's name for it
+from reports.tasks import generate_daily_reports  # noqa: F401 - the seed imports it from here
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from claims.models import BenefitLedger, Claim, ClaimLine, PreAuthorisation, TariffCode
-from members.models import BenefitCategory, Member, WaitingPeriod
+from core import cache as reference_cache
+from members.models import Member, WaitingPeriod
 from notifications.services import claim_decision_notifications_create
 from providers.models import Provider
 
@@ -125,26 +126,32 @@ def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Referenc
         )
     }
     member_ids = list(members)
+    # Plans, the price list and the provider registry come through core/cache.py (warmed daily, superseded
+    # when one changes); what the cache does not know is read from the database, as before.
     benefits: dict[int, dict[str, rules.Benefit]] = defaultdict(dict)
-    for plan_id, code, *rest in BenefitCategory.objects.filter(
-        plan_id__in={m.plan_id for m in members.values()}
-    ).values_list(
-        "plan_id", "code", "annual_limit_member", "annual_limit_family", "copay_percent", "per_event_cap",
-        "requires_preauth",
-    ):  # fmt: skip
-        benefits[plan_id][code] = rules.Benefit(code, *rest)
+    for plan_id, plan in reference_cache.plans_get({m.plan_id for m in members.values()}).items():
+        for code, *rest in plan["benefits"]:
+            benefits[plan_id][code] = rules.Benefit(code, *rest)
     codes = {line.tariff_code for claim in claims for line in claim.lines}
+    price_list = reference_cache.price_list()
     tariffs: dict[str, list[rules.Tariff]] = defaultdict(list)
+    for code in codes & price_list.keys():
+        tariffs[code] = [rules.Tariff(*row) for row in price_list[code]]
+    unknown = codes - price_list.keys()  # not in the cache: a code added since, or one no price list has
     # Ordered: when two rows could apply, the first one wins, and it must be the same one on every run.
-    for code, *rest in TariffCode.objects.filter(code__in=codes).order_by("code", "valid_from", "id").values_list(
-        "code", "valid_from", "valid_to", "unit_price", "benefit_code"
-    ):
+    rows = TariffCode.objects.filter(code__in=unknown).order_by("code", "valid_from", "id")
+    columns = ("code", "valid_from", "valid_to", "unit_price", "benefit_code")
+    for code, *rest in rows.values_list(*columns) if unknown else ():
         tariffs[code].append(rules.Tariff(*rest))
-    providers = dict(
-        Provider.objects.filter(practice_number__in={c.practice_number for c in claims}).values_list(
-            "practice_number", "status"
+    registry = reference_cache.provider_registry()
+    numbers = {c.practice_number for c in claims}
+    providers = {number: registry[number] for number in numbers & registry.keys()}
+    if numbers - registry.keys():
+        providers |= dict(
+            Provider.objects.filter(practice_number__in=numbers - registry.keys()).values_list(
+                "practice_number", "status"
+            )
         )
-    )
     waiting: dict[int, list[rules.WaitingPeriod]] = defaultdict(list)
     periods = WaitingPeriod.objects.filter(member_id__in_ids=member_ids).order_by("start", "id")
     for member_id, *rest in periods.values_list("member_id", "kind", "icd10_prefix", "benefit_code", "start", "end"):
