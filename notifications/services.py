@@ -113,7 +113,9 @@ def claim_decision_notifications_create(*, decisions: list[tuple[int, str, str, 
     # A claim decided again after an admin reset it to pending already has its e-mail: not a second one.
     Notification.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
     claim_ids = [row.claim_id for row in rows if row.status == QUEUED]
-    transaction.on_commit(lambda: notifications_enqueue_for_claims(claim_ids=claim_ids))
+    # robust: a broker that is down at this moment must not make the committed decisions look failed;
+    # the rows stay queued and requeue_overdue_notifications publishes them later.
+    transaction.on_commit(lambda: notifications_enqueue_for_claims(claim_ids=claim_ids), robust=True)
     return len(rows)
 
 
