@@ -175,11 +175,20 @@ def _close_broker_connections(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _fresh_reference_cache(request, django_db_blocker):
-    """A test never reads reference data an earlier test cached: the cache outlives rolled-back and
-    flushed test databases (Redis always; the cache table is not flushed between transactional tests)."""
-    if "django_db" in {marker.name for marker in request.node.iter_markers()} or {"db", "transactional_db"} & set(
-        request.fixturenames
-    ):
+    """A test never reads reference data an earlier test cached.
+
+    The cache outlives the test database where it is Redis, and where it is the database cache under
+    transactional tests (the cache table is not flushed). Inside an ordinary test's transaction the
+    cache rows roll back with everything else, and writing there would hold SQLite's write lock for
+    the whole test, so nothing is done then.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    uses_db = bool(marker) or "db" in request.fixturenames or transactional
+    on_database_cache = settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache")
+    if uses_db and (transactional or not on_database_cache):
         from core import cache as reference_cache
 
         with django_db_blocker.unblock():
