@@ -32,6 +32,10 @@ def test_a_healthy_system_reports_every_component_up_with_its_latency():
     assert set(summary["checks"]["broker"]["queues"]) == {"default", "cache", "reports", "monitoring"}
 
 
+# The worker ping goes through the broker's own database connection: on SQLite it must not wait for
+# the write lock that an ordinary test's open transaction holds (the cache check writes), so these
+# two tests commit as they go.
+@pytest.mark.django_db(transaction=True)
 def test_the_broker_down_is_reported_not_raised(broker_down):
     summary = health_check()  # the task itself, called directly as the seed shows
     assert summary["healthy"] is False
@@ -57,6 +61,7 @@ def test_too_little_free_disk_is_unhealthy():
     assert "below the" in summary["checks"]["disk"]["error"]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_no_worker_answering_is_unhealthy():
     summary = run_health_checks(ping_workers=True, ping_timeout=0.5)
     assert summary["checks"]["workers"]["status"] == "down"
