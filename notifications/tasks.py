@@ -20,6 +20,7 @@ from notifications.services import notification_create, notifications_requeue_ov
 logger = logging.getLogger(__name__)
 
 SEED_ARGUMENTS = ("recipient_email", "subject", "message")
+ACCEPTED_ARGUMENTS = {*SEED_ARGUMENTS, "html_message", "idempotency_key", "notification_id"}
 
 
 class NotificationFailed(RuntimeError):
@@ -41,7 +42,12 @@ class NotificationTask(Task):
 
     def apply_async(self, args=None, kwargs=None, task_id=None, **options):
         kwargs = dict(kwargs or {})
+        if len(args or ()) > len(SEED_ARGUMENTS):
+            raise TypeError(f"send_notification_email takes at most {len(SEED_ARGUMENTS)} positional arguments")
         kwargs.update(zip(SEED_ARGUMENTS, args or (), strict=False))
+        unknown = sorted(set(kwargs) - ACCEPTED_ARGUMENTS)
+        if unknown:  # fail here, in the caller, not later in a worker
+            raise TypeError(f"send_notification_email got unexpected arguments: {', '.join(unknown)}")
         if kwargs.get("notification_id") is None:
             notification = notification_create(
                 recipient=kwargs.get("recipient_email"),

@@ -221,3 +221,11 @@ def test_without_an_smtp_host_emails_are_written_to_files_a_user_can_read(settin
     (written,) = tmp_path.iterdir()  # one file per batch
     text = written.read_text()
     assert all(f"Subject: Subject {i}" in text and f"Body {i}" in text for i in range(3))
+
+
+def test_an_unknown_argument_fails_at_the_call_not_in_the_worker():
+    with pytest.raises(TypeError, match="unexpected arguments: cc"):
+        send_notification_email.delay(recipient_email="a@example.com", subject="S", message="M", cc="b@example.com")
+    with pytest.raises(TypeError, match="at most 3 positional"):
+        send_notification_email.delay("a@example.com", "S", "M", "extra")
+    assert not Notification.objects.exists()
