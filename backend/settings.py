@@ -251,6 +251,8 @@ NOTIFICATION_RETRY_BACKOFF = env.float("NOTIFICATION_RETRY_BACKOFF", default=30)
 NOTIFICATION_RETRY_BACKOFF_MAX = env.float("NOTIFICATION_RETRY_BACKOFF_MAX", default=900)
 # E-mails per batch task (one SMTP connection each).
 NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=200)
+# SMTP connections a batch is sent over side by side (threads; one connection per 25 e-mails at most).
+NOTIFICATION_SMTP_CONNECTIONS = env.int("NOTIFICATION_SMTP_CONNECTIONS", default=4)
 # How long a sender holds a row; longer than the batch task's hard time limit (360 s).
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=420)
 # A queued e-mail this long past due is enqueued again by requeue_overdue_notifications.

@@ -31,7 +31,9 @@ def bench_env() -> dict[str, str]:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.settings",
-        "DJANGO_DEBUG": "1",
+        # Production settings: with DEBUG on, Django keeps every query in memory and wraps each cursor.
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "bench-only-not-secret",
         "DATABASE_URL": f"postgres://root@127.0.0.1:5432/{DB_NAME}",
         "REDIS_URL": REDIS,
         "CELERY_BROKER_URL": REDIS,

@@ -83,6 +83,18 @@ def test_a_batch_shares_one_smtp_connection(smtp_settings, smtp_server):
     assert smtp_server.mailbox.count == 25 and smtp_server.mailbox.connections == 1
 
 
+@pytest.mark.django_db(transaction=True)  # each lane has its own database connection: it must see the rows
+def test_a_big_batch_is_sent_over_a_few_connections_side_by_side_each_email_once(smtp_settings, smtp_server):
+    smtp_settings.NOTIFICATION_SMTP_CONNECTIONS = 4
+    rows = queued(120)
+    report = notifications_send(ids=[r.id for r in rows])
+    assert sorted(report.sent) == sorted(r.id for r in rows) and not report.retry
+    subjects = sorted(message["Subject"] for message in smtp_server.mailbox.messages())
+    assert subjects == sorted(f"Subject {i}" for i in range(120))  # every one, none twice
+    assert smtp_server.mailbox.connections == 4
+    assert set(Notification.objects.values_list("status", "attempts", "lease_token")) == {(SENT, 1, "")}
+
+
 def test_a_permanent_refusal_fails_at_once_and_keeps_the_error(smtp_settings, smtp_server):
     smtp_server.mailbox.reply = "550 5.1.1 <user0@example.com>: mailbox unavailable"
     (row,) = queued(1)
