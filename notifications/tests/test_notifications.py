@@ -241,3 +241,18 @@ def test_an_unknown_argument_fails_at_the_call_not_in_the_worker():
     with pytest.raises(TypeError, match="at most 3 positional"):
         send_notification_email.delay("a@example.com", "S", "M", "extra")
     assert not Notification.objects.exists()
+
+
+def test_bad_input_reaching_the_task_by_name_is_rejected_without_a_retry(smtp_settings, smtp_server):
+    # Another producer may publish the seed's arguments by task name: the worker checks them itself.
+    result = send_notification_email.apply(kwargs={"recipient_email": "x@y", "subject": "S", "message": "M"})
+    assert result.failed() and isinstance(result.result, NotificationRejected)
+    assert result.result.args == ("recipient is not a valid e-mail address",)
+    row = Notification.objects.get()
+    assert (row.status, row.attempts) == (REJECTED, 0) and smtp_server.mailbox.count == 0
+
+
+def test_the_task_called_in_process_sends_at_once(smtp_settings, smtp_server):
+    summary = send_notification_email(recipient_email="user@example.com", subject="Claim Approved", message="Hi")
+    assert summary["status"] == "sent" and summary["recipient"] == "u***@example.com"
+    assert smtp_server.mailbox.count == 1
