@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -91,32 +91,58 @@ def claim_decision_notifications_create(*, decisions: list[tuple[int, str, str, 
     emails = dict(
         Member.objects.filter(id__in_ids=sorted({family for *_, family in decisions})).values_list("id", "email")
     )
-    now = timezone.now()
-    rows = []
+    rows = []  # (key, recipient, subject, claim id, status, error)
     for claim_id, number, status, family in decisions:
         recipient = emails.get(family) or ""
         if not recipient:
             continue
         problem = notification_problem(recipient=recipient, subject="x", body="x")
-        rows.append(
-            Notification(
-                idempotency_key=f"claim-decision:{claim_id}",
-                recipient=recipient,
-                subject=CLAIM_SUBJECTS[status].format(number=number),
-                template=Notification.Template.CLAIM_DECISION,
-                claim_id=claim_id,
-                status=Notification.Status.REJECTED if problem else QUEUED,
-                last_error=problem or "",
-                next_attempt_at=None if problem else now,
-            )
-        )
-    # A claim decided again after an admin reset it to pending already has its e-mail: not a second one.
-    Notification.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    claim_ids = [row.claim_id for row in rows if row.status == QUEUED]
+        subject = CLAIM_SUBJECTS[status].format(number=number)
+        state = Notification.Status.REJECTED if problem else QUEUED
+        rows.append((f"claim-decision:{claim_id}", recipient, subject, claim_id, state, problem or ""))
+    _insert_claim_notifications(rows)
+    claim_ids = [row[3] for row in rows if row[4] == QUEUED]
     # robust: a broker that is down at this moment must not make the committed decisions look failed;
     # the rows stay queued and requeue_overdue_notifications publishes them later.
     transaction.on_commit(lambda: notifications_enqueue_for_claims(claim_ids=claim_ids), robust=True)
     return len(rows)
+
+
+_CLAIM_COLUMNS = (
+    "idempotency_key, recipient, subject, claim_id, status, last_error, body, html_body, template, attachments, "
+    "attempts, lease_token, message_id, next_attempt_at, created_at, updated_at"
+)
+
+
+def _insert_claim_notifications(rows: list[tuple]) -> None:
+    """Insert plain rows, skipping claims that already have their e-mail (decided again after a reset).
+
+    Measured on PostgreSQL: `bulk_create` spent ~150 ms on 2,000 rows, a fifth of a bulk chunk's time;
+    one `INSERT ... SELECT FROM unnest()` takes a few milliseconds.
+    """
+    if not rows:
+        return
+    now = timezone.now()
+    table = Notification._meta.db_table
+    template = Notification.Template.CLAIM_DECISION
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            keys, recipients, subjects, claims, statuses, errors = (list(column) for column in zip(*rows, strict=True))
+            cursor.execute(
+                f"INSERT INTO {table} ({_CLAIM_COLUMNS}) "
+                "SELECT k, r, s, c, st, e, '', '', %s, '[]'::jsonb, 0, '', '', "
+                "CASE WHEN st = %s THEN %s::timestamptz END, %s, %s "
+                "FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[]) "
+                "AS v(k, r, s, c, st, e) ON CONFLICT (idempotency_key) DO NOTHING",
+                [template, QUEUED, now, now, now, keys, recipients, subjects, claims, statuses, errors],
+            )
+        else:
+            stamp = connection.ops.adapt_datetimefield_value(now)
+            cursor.executemany(
+                f"INSERT OR IGNORE INTO {table} ({_CLAIM_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, '', '', %s, '[]', 0, '', '', %s, %s, %s)",
+                [(*row, template, stamp if row[4] == QUEUED else None, stamp, stamp) for row in rows],
+            )
 
 
 def notifications_enqueue_for_claims(*, claim_ids: list[int]) -> None:
