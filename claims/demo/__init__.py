@@ -6,7 +6,7 @@ code, practice) continue after what the database already holds, so a second run 
 Rows are built in memory and written with `bulk_create`: 20,000 members and 100,000 claims take seconds.
 
 catalogue.py holds what the scheme is made of, people.py builds the scheme and its families,
-scenarios.py the claims.
+scenarios.py the claims, rows.py writes them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from claims.demo.people import PeopleMixin
+from claims.demo.rows import WritingMixin
 from claims.demo.scenarios import ClaimsMixin
 from core import cache as reference_cache
 
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class _Seeder(PeopleMixin, ClaimsMixin):
+class _Seeder(PeopleMixin, ClaimsMixin, WritingMixin):
     rng: random.Random
     today: date
     members: int
