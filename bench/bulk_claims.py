@@ -27,18 +27,20 @@ DB_NAME = "medaid_bench_claims"
 REDIS = "redis://127.0.0.1:6379/11"
 
 
-def bench_env() -> dict[str, str]:
+def bench_env(*, db_name: str = DB_NAME, redis: str = REDIS, **extra: str) -> dict[str, str]:
+    """A process environment on a PostgreSQL bench database and a Redis database, with production settings."""
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.settings",
         # Production settings: with DEBUG on, Django keeps every query in memory and wraps each cursor.
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "bench-only-not-secret",
-        "DATABASE_URL": f"postgres://root@127.0.0.1:5432/{DB_NAME}",
-        "REDIS_URL": REDIS,
-        "CELERY_BROKER_URL": REDIS,
-        "CELERY_RESULT_BACKEND": REDIS,
+        "DATABASE_URL": f"postgres://root@127.0.0.1:5432/{db_name}",
+        "REDIS_URL": redis,
+        "CELERY_BROKER_URL": redis,
+        "CELERY_RESULT_BACKEND": redis,
         "LOG_LEVEL": "WARNING",
+        **extra,
     }
 
 

@@ -23,27 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.bulk_claims import ROOT
+from bench.bulk_claims import ROOT, bench_env
 
 DB_NAME = "medaid_bench_notifications"
 REDIS = "redis://127.0.0.1:6379/10"  # its own database: flushed at the start of every run
-
-
-def bench_env(smtp_port: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "backend.settings",
-        # Production settings: with DEBUG on, Django keeps every query in memory and wraps each cursor.
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "bench-only-not-secret",
-        "DATABASE_URL": f"postgres://root@127.0.0.1:5432/{DB_NAME}",
-        "REDIS_URL": REDIS,
-        "CELERY_BROKER_URL": REDIS,
-        "CELERY_RESULT_BACKEND": REDIS,
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(smtp_port),
-        "LOG_LEVEL": "WARNING",
-    }
 
 
 def fresh_database(env: dict[str, str]) -> None:
@@ -107,7 +90,7 @@ def main() -> None:
     from notifications.tests.smtp import SmtpServer
 
     server = SmtpServer().start()
-    env = bench_env(server.port)
+    env = bench_env(db_name=DB_NAME, redis=REDIS, EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(server.port))
     fresh_database(env)
     os.environ.update(env)
     import django
