@@ -91,12 +91,15 @@ def claim_decision_notifications_create(*, decisions: list[tuple[int, str, str, 
     emails = dict(
         Member.objects.filter(id__in_ids=sorted({family for *_, family in decisions})).values_list("id", "email")
     )
+    # One check per family address, not per claim (a family has many claims in a bulk chunk).
+    problems = {family: notification_problem(recipient=email, subject="x", body="x") for family, email in emails.items()
+                if email}  # fmt: skip
     rows = []  # (key, recipient, subject, claim id, status, error)
     for claim_id, number, status, family in decisions:
         recipient = emails.get(family) or ""
         if not recipient:
             continue
-        problem = notification_problem(recipient=recipient, subject="x", body="x")
+        problem = problems[family]
         subject = CLAIM_SUBJECTS[status].format(number=number)
         state = Notification.Status.REJECTED if problem else QUEUED
         rows.append((f"claim-decision:{claim_id}", recipient, subject, claim_id, state, problem or ""))
@@ -152,7 +155,7 @@ def notifications_enqueue_for_claims(*, claim_ids: list[int]) -> None:
     notifications_enqueue(ids=sorted(ids))
 
 
-def notifications_enqueue(*, ids: list[int], countdown: float | None = None) -> None:
+def notifications_enqueue(*, ids: list[int]) -> None:
     """Send these rows in batches of NOTIFICATION_BATCH_SIZE, each batch over one SMTP connection."""
     if not ids:
         return
@@ -162,9 +165,7 @@ def notifications_enqueue(*, ids: list[int], countdown: float | None = None) -> 
     size = settings.NOTIFICATION_BATCH_SIZE
     with app.producer_or_acquire() as producer:
         for start in range(0, len(ids), size):
-            send_notification_batch.apply_async(
-                (list(ids[start : start + size]),), countdown=countdown, producer=producer
-            )
+            send_notification_batch.apply_async((list(ids[start : start + size]),), producer=producer)
 
 
 def notifications_resend(*, ids: Iterable[int]) -> tuple[int, int]:
