@@ -14,8 +14,11 @@ class Reason(StrEnum):
     DUPLICATE_CLAIM = "DUPLICATE_CLAIM"
     NO_LINES = "NO_LINES"
     # Line level: the line is rejected at the first failure, checked in this order.
+    QUANTITY_INVALID = "QUANTITY_INVALID"
+    AMOUNT_INVALID = "AMOUNT_INVALID"
     TARIFF_UNKNOWN = "TARIFF_UNKNOWN"
     TARIFF_NOT_VALID = "TARIFF_NOT_VALID"
+    TARIFF_PRICE_INVALID = "TARIFF_PRICE_INVALID"
     BENEFIT_NOT_ON_PLAN = "BENEFIT_NOT_ON_PLAN"
     ICD10_INVALID = "ICD10_INVALID"
     WAITING_PERIOD_GENERAL = "WAITING_PERIOD_GENERAL"
@@ -24,7 +27,8 @@ class Reason(StrEnum):
     PREAUTH_MISSING = "PREAUTH_MISSING"
     PREAUTH_EXPIRED = "PREAUTH_EXPIRED"
     PREAUTH_EXCEEDED = "PREAUTH_EXCEEDED"
-    # Amounts on a line that passed the rules (several may apply).
+    # Amounts on a line that passed the rules (several may apply; when the benefit comes to zero the line is
+    # rejected and the last one is what made it zero).
     TARIFF_RATE_APPLIED = "TARIFF_RATE_APPLIED"
     COPAY_APPLIED = "COPAY_APPLIED"
     EVENT_CAP_APPLIED = "EVENT_CAP_APPLIED"
@@ -42,8 +46,11 @@ DESCRIPTIONS = {
     Reason.CLAIM_WINDOW_EXPIRED: "The claim was received after the claim window (days after the service date).",
     Reason.DUPLICATE_CLAIM: "The same claim (member, provider, date, codes and amounts) was already accepted.",
     Reason.NO_LINES: "The claim has no lines.",
+    Reason.QUANTITY_INVALID: "The quantity is not a whole number of at least 1.",
+    Reason.AMOUNT_INVALID: "The amount claimed is zero, negative or not an amount in rand and cents.",
     Reason.TARIFF_UNKNOWN: "The tariff code is not on the scheme's price list.",
     Reason.TARIFF_NOT_VALID: "The tariff code was not valid on the service date.",
+    Reason.TARIFF_PRICE_INVALID: "The scheme's price for this tariff code is zero, negative or unreadable.",
     Reason.BENEFIT_NOT_ON_PLAN: "The member's plan has no benefit for this kind of service.",
     Reason.ICD10_INVALID: "A diagnosis code is missing or not a well-formed ICD-10 code.",
     Reason.WAITING_PERIOD_GENERAL: "The member is in a general waiting period.",

@@ -12,12 +12,13 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from .reasons import Reason
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+HUNDRED = Decimal("100")
 # ICD-10 (WHO): a letter (U included: U07.1 is COVID-19), two digits (the third may be A/B in some
 # chapters), then an optional dot and up to four more characters, e.g. J06.9, E11, S52.52.
 ICD10 = re.compile(r"^[A-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$")
@@ -52,8 +53,16 @@ class ClaimIn:
 
     def fingerprint(self):
         """What makes two claims the same claim (DUPLICATE_CLAIM)."""
-        items = tuple(sorted((line.tariff_code, line.quantity, line.claimed) for line in self.lines))
+        items = tuple(sorted((line.tariff_code, line.quantity, _comparable(line.claimed)) for line in self.lines))
         return (self.member_id, self.practice_number, self.service_date, items)
+
+
+def _comparable(amount) -> tuple:
+    """An amount that sorts and hashes even when it is NaN (a row that bypassed validation is rejected by the
+    line rules; it must not crash the duplicate check before them)."""
+    if isinstance(amount, Decimal | int) and Decimal(amount).is_finite():
+        return (0, amount)
+    return (1, str(amount))
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,12 +218,21 @@ def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> L
     def rejected(reason, code=""):
         return LineDecision(line.id, REJECTED, ZERO, ZERO, ZERO, code, (reason,))
 
+    # Nonsense is refused before any arithmetic, whatever path the row came in by (the database refuses it
+    # too, but a row may predate the constraints or be restored from elsewhere): a quantity of 0 or an amount
+    # of -100.00 must never pay, nor free limit for the claims after it.
+    if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity < 1:
+        return rejected(Reason.QUANTITY_INVALID)
+    if not _is_money(line.claimed):
+        return rejected(Reason.AMOUNT_INVALID)
     prices = ref.tariffs.get(line.tariff_code)
     if not prices:
         return rejected(Reason.TARIFF_UNKNOWN)
     tariff = next((t for t in prices if t.valid_from <= day and (t.valid_to is None or day <= t.valid_to)), None)
     if tariff is None:
         return rejected(Reason.TARIFF_NOT_VALID)
+    if not _is_money(tariff.unit_price):
+        return rejected(Reason.TARIFF_PRICE_INVALID)
     code = tariff.benefit_code
     benefit = benefits.get(code)
     if benefit is None:
@@ -227,7 +245,7 @@ def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> L
         return rejected(waiting, code)
 
     reasons = []
-    eligible = min(line.claimed, (tariff.unit_price * line.quantity).quantize(CENT))
+    eligible = min(Decimal(line.claimed), (tariff.unit_price * line.quantity).quantize(CENT))  # > 0 from here
     if eligible < line.claimed:
         reasons.append(Reason.TARIFF_RATE_APPLIED)
     if benefit.requires_preauth:
@@ -235,36 +253,66 @@ def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> L
         if problem:
             return rejected(problem, code)
 
-    copay = (eligible * benefit.copay_percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    # Reference data is clamped, so that 0 <= copay <= eligible and 0 <= benefit <= eligible - copay: a
+    # co-payment of 150 % pays nothing (not -50 %), a negative limit or cap pays nothing (and frees nothing).
+    copay = (eligible * _percent(benefit.copay_percent) / HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP)
     if copay:
         reasons.append(Reason.COPAY_APPLIED)
     pay = eligible - copay
     cut = False
-    if benefit.per_event_cap is not None and event_used[code] + pay > benefit.per_event_cap:
-        pay = max(benefit.per_event_cap - event_used[code], ZERO)
+    cap = _floor(benefit.per_event_cap)
+    if cap is not None and event_used[code] + pay > cap:
+        pay = max(cap - event_used[code], ZERO)
         reasons.append(Reason.EVENT_CAP_APPLIED)
         cut = True
     year = day.year
     member_key, family_key = (member.id, code, year), (member.family_id, code, year)
-    if benefit.limit_member is not None and usage.member[member_key] + pay > benefit.limit_member:
-        pay = max(benefit.limit_member - usage.member[member_key], ZERO)
+    limit_member, limit_family = _floor(benefit.limit_member), _floor(benefit.limit_family)
+    if limit_member is not None and usage.member[member_key] + pay > limit_member:
+        pay = max(limit_member - usage.member[member_key], ZERO)
         reasons.append(Reason.MEMBER_LIMIT_REACHED)
         cut = True
-    if benefit.limit_family is not None and usage.family[family_key] + pay > benefit.limit_family:
-        pay = max(benefit.limit_family - usage.family[family_key], ZERO)
+    if limit_family is not None and usage.family[family_key] + pay > limit_family:
+        pay = max(limit_family - usage.family[family_key], ZERO)
         reasons.append(Reason.FAMILY_LIMIT_REACHED)
         cut = True
+    if pay <= 0:
+        # Nothing payable is never "approved": the line is rejected with the reason that made it zero
+        # (the last one: COPAY_APPLIED for a 100 % co-payment, a limit or the event cap otherwise).
+        return LineDecision(line.id, REJECTED, eligible, copay, ZERO, code, tuple(reasons))
     usage.member[member_key] += pay
     usage.family[family_key] += pay
     event_used[code] += pay
-    if not cut:
-        reasons.append(Reason.PAID)
-        outcome = APPROVED
-    else:
-        outcome = PARTIAL if pay > 0 else REJECTED
-    if outcome == REJECTED:
-        return LineDecision(line.id, REJECTED, eligible, copay, ZERO, code, tuple(reasons))
-    return LineDecision(line.id, outcome, eligible, copay, pay, code, tuple(reasons))
+    if cut:
+        return LineDecision(line.id, PARTIAL, eligible, copay, pay, code, tuple(reasons))
+    return LineDecision(line.id, APPROVED, eligible, copay, pay, code, (*reasons, Reason.PAID))
+
+
+def _is_money(value) -> bool:
+    """A positive, finite amount in whole cents (what a DECIMAL(12, 2) column > 0 holds)."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        return False
+    try:
+        value = Decimal(value)
+        return value.is_finite() and value >= CENT and value == value.quantize(CENT)
+    except InvalidOperation:  # too many digits to quantize
+        return False
+
+
+def _percent(value) -> Decimal:
+    """A co-payment % within 0..100; one that is not a number at all pays nothing (100 %)."""
+    if not isinstance(value, Decimal | int) or not Decimal(value).is_finite():
+        return HUNDRED
+    return min(max(Decimal(value), ZERO), HUNDRED)
+
+
+def _floor(limit) -> Decimal | None:
+    """A limit or cap: None is unlimited; a negative or unreadable one allows nothing."""
+    if limit is None:
+        return None
+    if not isinstance(limit, Decimal | int) or Decimal(limit).is_nan():
+        return ZERO
+    return max(Decimal(limit), ZERO)
 
 
 def _waiting_period(periods, day, diagnoses, code) -> str:
