@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from core.tests.private_services import private_postgres, private_redis  # noqa: E402, F401 - fault-suite fixtures
+
 ROOT = Path(__file__).resolve().parent
 
 
