@@ -4,7 +4,7 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import celeryd_after_setup
+from celery.signals import celeryd_after_setup, task_postrun, task_prerun
 from kombu.utils.url import maybe_sanitize_url
 
 from core.broker import register_transport
@@ -44,3 +44,14 @@ def _log_live_mode(sender, instance, **kwargs):
         "Worker %s: broker %s, result backend %s, cache %s", sender, mode["broker"], mode["result_backend"],
         mode["cache"],
     )
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _drop_broken_database_connections(**kwargs):
+    """Before and after every task, close connections that failed or outlived CONN_MAX_AGE (as Django
+    does around each request). Celery's Django fixup keeps them for CELERY_DB_REUSE_MAX tasks without
+    looking, so after a database restart one pool process failed every task it got (issue 8)."""
+    from core.transient import drop_broken_connections
+
+    drop_broken_connections()

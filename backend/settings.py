@@ -81,6 +81,9 @@ TEMPLATES = [
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+# A connection the server closed (a restart, a failover) is found before a request or task uses it
+# and opened again; workers drop broken connections after every task too (backend/celery.py).
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN, so two
     # writers queue on the busy timeout instead of failing with "database is locked" mid-transaction.
@@ -131,10 +134,21 @@ SPECTACULAR_SETTINGS = {
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 REDIS_AVAILABLE = redis_answers(REDIS_URL, timeout=env.float("REDIS_PROBE_TIMEOUT", default=0.5))
 
+# The database cache's table; a migration (core 0003) creates it whatever cache is in use at the time.
+DATABASE_CACHE_TABLE = "django_cache"
 if REDIS_AVAILABLE:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A cache that hangs must not hang a task: the reference cache reads the database instead.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": DATABASE_CACHE_TABLE}
+    }
 
 # Explicit URLs always win (an amqp:// RabbitMQ, say); otherwise Redis when it answered, else the database.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or (REDIS_URL if REDIS_AVAILABLE else "django://")
@@ -176,13 +190,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
-# The longest hard limit any task declares (bulk jobs may run up to an hour); the Redis
-# visibility timeout must exceed it.
-LONGEST_TASK_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT, env.int("CELERY_LONGEST_TASK_TIME_LIMIT", default=3600))
+# The longest hard limit any task declares (the bulk coordinator 300 s, a chunk 150 s, an e-mail
+# batch 360 s); the Redis visibility timeout must exceed it. No task runs for long, so a task whose
+# worker was killed comes back from Redis in minutes.
+LONGEST_TASK_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT, env.int("CELERY_LONGEST_TASK_TIME_LIMIT", default=360))
 
 _uses_django_broker = CELERY_BROKER_URL.startswith("django://")
 CELERY_VISIBILITY_TIMEOUT = env.int(
-    "CELERY_VISIBILITY_TIMEOUT", default=60 if _uses_django_broker else LONGEST_TASK_TIME_LIMIT + 300
+    "CELERY_VISIBILITY_TIMEOUT", default=60 if _uses_django_broker else LONGEST_TASK_TIME_LIMIT + 60
 )
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) and CELERY_VISIBILITY_TIMEOUT <= LONGEST_TASK_TIME_LIMIT:
     # Redis re-delivers an unacked message once this runs out, even while the task still runs.
@@ -218,6 +233,15 @@ CLAIM_WINDOW_DAYS = env.int("CLAIM_WINDOW_DAYS", default=120)
 # Claims per bulk-job chunk (whole families only, so a chunk may be a little larger). Measured in one
 # process on PostgreSQL: 500 -> ~2,650 claims/s, 1,000 -> ~2,970, 2,000 -> ~3,270 (fixed costs per chunk).
 BULK_CHUNK_SIZE = env.int("BULK_CHUNK_SIZE", default=2000)
+# The coordinator (process_bulk_claims) decides chunks itself for at most this long, then returns; the
+# chunks it published go on without it. Below its soft time limit (240 s).
+BULK_COORDINATOR_SECONDS = env.float("BULK_COORDINATOR_SECONDS", default=60)
+# sweep_bulk_jobs (every minute) publishes again the unfinished work of a running job with no progress
+# for this long (a lost message, a killed worker, a broker that came back empty); above a chunk's
+# hard time limit (150 s) would never resume a live chunk, and a live one is skipped anyway (it is locked).
+BULK_JOB_STALL_SECONDS = env.int("BULK_JOB_STALL_SECONDS", default=120)
+# ... and ends it as failed, with the reason, after this long without progress despite the resumes.
+BULK_JOB_GIVE_UP_SECONDS = env.int("BULK_JOB_GIVE_UP_SECONDS", default=3600)
 
 # --- Reports and the reference-data cache (reports/, core/cache.py) -------------------------------
 # Comma-separated addresses the daily claims report is e-mailed to (with its CSV); empty = not e-mailed.

@@ -123,10 +123,15 @@ class BulkClaimJob(models.Model):
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
         COMPLETED = "completed", "Completed"
+        # Every chunk ended, but some could not be decided: their claims are still pending (see `error`).
+        COMPLETED_WITH_ERRORS = "completed_with_errors", "Completed with errors"
         FAILED = "failed", "Failed"
 
     task_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    # The selection lives here, not in the broker message (which carries the job id only), so a job
+    # whose message was lost can be planned again from its row.
+    claim_ids = models.JSONField(default=list, blank=True, help_text="the claim IDs asked for, sorted")
     requested = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0, help_text="claims found among the requested IDs")
     done = models.PositiveIntegerField(default=0)
@@ -141,6 +146,9 @@ class BulkClaimJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True, help_text="when a chunk last ended (the sweep's clock)")
+    resumes = models.PositiveIntegerField(default=0, help_text="times the sweep published its unfinished work again")
+    resumed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
     def __str__(self) -> str:
@@ -153,7 +161,9 @@ class BulkClaimChunk(models.Model):
     job = models.ForeignKey(BulkClaimJob, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
     claim_ids = models.JSONField()
-    done = models.BooleanField(default=False)
+    done = models.BooleanField(default=False, help_text="ended: decided, or failed for good")
+    failed = models.BooleanField(default=False, help_text="could not be decided; its claims stay pending")
+    error = models.TextField(blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "index"], name="chunk_unique_index")]

@@ -14,6 +14,10 @@ status) and `dashboard` (the admin's figures). A key is `ref:<kind>:<generation>
 - superseded keys expire (REFERENCE_CACHE_TIMEOUT); `cleanup_expired_cache` removes them earlier.
 
 Changes made with `QuerySet.update()` or raw SQL send no signal: call `reference_invalidate(kind)`.
+
+The cache is an optimisation, never a dependency (CONVENTIONS.md §12): when it cannot be reached
+every read here falls through to the database, and a warning says so (at most every 30 s per
+process). A chunk of adjudication keeps going through a Redis outage instead of failing.
 """
 
 from __future__ import annotations
@@ -37,6 +41,32 @@ KINDS = ("plans", "tariffs", "providers", "dashboard")
 PREFIX = "ref"
 DASHBOARD_TIMEOUT = 300  # the dashboard's counts move all day: five minutes old at most
 _MISS = object()
+_WARN_EVERY = 30.0  # seconds between two "cache unreachable" warnings of one process
+_last_warning = 0.0
+
+
+def _safely(operation: Callable[[], object], fallback, what: str):
+    """`operation()`, or `fallback` when the cache fails: the caller then reads the database.
+
+    On the database cache inside a transaction, the cache statement runs in a savepoint, so a failed
+    one does not abort the caller's transaction (PostgreSQL refuses every later statement otherwise).
+    """
+    global _last_warning
+    try:
+        if _on_database_cache() and transaction.get_connection().in_atomic_block:
+            with transaction.atomic():
+                return operation()
+        return operation()
+    except Exception as exc:
+        now = time.monotonic()
+        if now - _last_warning > _WARN_EVERY:
+            _last_warning = now
+            logger.warning("Reference cache unreachable (%s during %s): reading the database", type(exc).__name__, what)
+        return fallback
+
+
+def _on_database_cache() -> bool:
+    return settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache")
 
 
 def pointer_key(kind: str) -> str:
@@ -58,7 +88,7 @@ def new_generation(current: int | None) -> int:
 
 def generations() -> dict[str, int | None]:
     """The live generation of every kind (None: nothing cached yet)."""
-    found = cache.get_many([pointer_key(kind) for kind in KINDS])
+    found = _safely(lambda: cache.get_many([pointer_key(kind) for kind in KINDS]), {}, "generations")
     return {kind: found.get(pointer_key(kind)) for kind in KINDS}
 
 
@@ -73,12 +103,14 @@ def _generation(kind: str) -> int:
 
 def read_through(kind: str, part: str, load: Callable[[], object]):
     """The cached value of (kind, part); on a miss `load()` from the database, store it, return it."""
-    generation = _generation(kind)
+    generation = _safely(lambda: _generation(kind), None, "read")
+    if generation is None:  # the cache is down: the database answers
+        return load()
     key = data_key(kind, generation, part)
-    value = cache.get(key, _MISS)
+    value = _safely(lambda: cache.get(key, _MISS), _MISS, "read")
     if value is _MISS:
         value = load()
-        cache.set(key, value, timeout=key_timeout(kind))
+        _safely(lambda: cache.set(key, value, timeout=key_timeout(kind)), None, "fill")
     return value
 
 
@@ -91,7 +123,13 @@ def reference_invalidate(kind: str) -> None:
 
 
 def _bump(kind: str) -> None:
-    cache.set(pointer_key(kind), new_generation(cache.get(pointer_key(kind))), timeout=None)
+    # A cache that is down holds nothing to supersede; one that comes back with its old keys (Redis
+    # with persistence) serves them until they expire or the next warm-up: the warning says so.
+    _safely(
+        lambda: cache.set(pointer_key(kind), new_generation(cache.get(pointer_key(kind))), timeout=None),
+        None,
+        f"invalidation of {kind}",
+    )
 
 
 # --- loaders: what each key holds, read from the database ---------------------------------------
@@ -170,14 +208,20 @@ def plans_get(plan_ids: Iterable[int]) -> dict[int, dict]:
     """Plans with their benefit categories, by id (unknown ids are left out); one cache round trip,
     and the plans it misses in two queries."""
     plan_ids = sorted(set(plan_ids))
-    generation = _generation("plans")
+    generation = _safely(lambda: _generation("plans"), None, "read")
+    if generation is None:  # the cache is down: the database answers
+        return load_plans(plan_ids)
     keys = {plan_id: data_key("plans", generation, f"plan:{plan_id}") for plan_id in plan_ids}
-    found = cache.get_many(list(keys.values()))
+    found = _safely(lambda: cache.get_many(list(keys.values())), {}, "read")
     plans = {plan_id: found[key] for plan_id, key in keys.items() if key in found}
     missing = [plan_id for plan_id in plan_ids if plan_id not in plans]
     if missing:
         loaded = load_plans(missing)
-        cache.set_many({keys[plan_id]: loaded.get(plan_id) for plan_id in missing}, timeout=key_timeout("plans"))
+        _safely(
+            lambda: cache.set_many({keys[p]: loaded.get(p) for p in missing}, timeout=key_timeout("plans")),
+            None,
+            "fill",
+        )
         plans.update(loaded)
     return {plan_id: plan for plan_id, plan in plans.items() if plan is not None}
 

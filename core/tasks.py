@@ -9,25 +9,68 @@ names in their own apps and imported here: `send_notification_email` (notificati
 import logging
 
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
+from celery.utils import uuid
+from django.conf import settings
+from django.db import transaction
 
 from core.cache_tasks import cache_warmup, cleanup_expired_cache  # noqa: F401 - the seed imports them from here
 from core.health import run_health_checks
+from core.transient import TRANSIENT_ERRORS, retry_transient
 from notifications.tasks import send_notification_email  # noqa: F401 - the seed's name for it
 from reports.tasks import generate_daily_reports  # noqa: F401 - the seed imports it from here
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, soft_time_limit=3300, time_limit=3600)
-def process_bulk_claims(self, claim_ids: list[int], job_id: int | None = None) -> dict:
+class BulkJobTask(DjangoTask):
+    """`process_bulk_claims.delay(claim_ids)` stores the job (with its claim IDs) and publishes only its id.
+
+    The row is written in the caller's process and transaction and the message is published when that
+    commits, so a job is never lost between the two, the broker and the stored result carry `job_id`
+    and not a million IDs, and the sweep can always plan the job again from its row. Bad input raises
+    BulkInputError right here, in the caller.
+    """
+
+    def apply_async(self, args=None, kwargs=None, task_id=None, **options):
+        from claims.services import bulk_job_create
+
+        kwargs = dict(kwargs or {})
+        if args:
+            if len(args) > 1 or "claim_ids" in kwargs:
+                raise TypeError("process_bulk_claims takes one positional argument, the list of claim IDs")
+            kwargs["claim_ids"] = args[0]
+        if kwargs.get("job_id") is None:
+            job = bulk_job_create(claim_ids=kwargs.pop("claim_ids", None) or [])
+            kwargs = {"job_id": job.id}
+        elif kwargs.get("claim_ids") is not None:
+            raise TypeError("give process_bulk_claims claim_ids or job_id, not both")
+        task_id = task_id or uuid()
+        publish = super().apply_async
+        transaction.on_commit(lambda: publish(kwargs=kwargs, task_id=task_id, **options))
+        return self.AsyncResult(task_id)
+
+
+# The coordinator decides chunks itself for BULK_COORDINATOR_SECONDS at most, then returns; the
+# chunks it handed out go on as their own tasks. So no task runs for long (DESIGN.md: "Jobs end").
+@shared_task(bind=True, base=BulkJobTask, soft_time_limit=240, time_limit=300)
+def process_bulk_claims(self, claim_ids: list[int] | None = None, job_id: int | None = None) -> dict:
     """Adjudicate these claims (whole families, in parallel chunks); returns the job's summary.
 
-    Bad input (not a list of positive integers) fails at once with a clear error; unknown IDs are
-    counted as not found. A redelivered task resumes its job instead of starting another.
+    Called directly (the seed's first example) it decides every chunk before it returns. Through a
+    worker it returns the summary when the job ended within BULK_COORDINATOR_SECONDS, else the progress
+    so far (status "running"); the job row and the API follow it to the end. Unknown IDs are counted
+    as not found.
     """
     from claims.services import bulk_job_run
 
-    return bulk_job_run(claim_ids=claim_ids, job_id=job_id, task_id=self.request.id)
+    budget = None if self.request.called_directly else settings.BULK_COORDINATOR_SECONDS
+    try:
+        return bulk_job_run(job_id=job_id, claim_ids=claim_ids, task_id=self.request.id, budget=budget)
+    except TRANSIENT_ERRORS as exc:
+        if self.request.called_directly:
+            raise
+        raise retry_transient(self, exc) from exc
 
 
 @shared_task(soft_time_limit=30, time_limit=60)  # routed to "monitoring" by CELERY_TASK_ROUTES

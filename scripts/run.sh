@@ -12,8 +12,7 @@ if [[ ! -x "$PY" ]]; then
     exit 1
 fi
 
-"$PY" manage.py migrate --noinput
-"$PY" manage.py createcachetable  # the database cache, used when Redis does not answer
+"$PY" manage.py migrate --noinput  # also creates the database cache's table (core migration 0003)
 "$PY" manage.py ensure_admin
 "$PY" manage.py seed_demo_data --members 200 --claims 1000 --if-empty  # a demo scheme to look at, once
 

@@ -149,7 +149,8 @@ def test_the_adjudicate_action_starts_a_bulk_job(admin_client, world, django_cap
     job = BulkClaimJob.objects.latest("id")
     assert job.requested == 2
     assert len(callbacks) == 1
-    delay.assert_called_once_with(ids, job_id=job.id)
+    delay.assert_called_once_with(job_id=job.id)  # the message carries the job; the job holds the IDs
+    assert job.claim_ids == ids
     [message] = [str(m) for m in get_messages(response.wsgi_request)]
     assert f'href="/admin/claims/bulkclaimjob/{job.id}/change/"' in message
 

@@ -339,7 +339,8 @@ def test_it_starts_a_bulk_job_for_the_given_claims(api, family, django_capture_o
     assert response.json()["requested"] == 2
     assert response["Location"] == f"/api/bulk-jobs/{job.id}/"
     assert len(callbacks) == 1
-    delay.assert_called_once_with(ids, job_id=job.id)
+    delay.assert_called_once_with(job_id=job.id)  # the message carries the job; the job holds the IDs
+    assert job.claim_ids == ids
 
 
 def test_it_starts_a_bulk_job_for_all_pending_claims(api, family, django_capture_on_commit_callbacks):
