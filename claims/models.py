@@ -1,8 +1,24 @@
 """Tariffs, pre-authorisations, claims with their lines and adjudication, the benefit ledger, bulk jobs."""
 
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import F, Q
 
 from members.models import MONEY, BenefitCode, Member
+
+# Form-level twins of the CheckConstraints below: they put the message on the field in the admin.
+POSITIVE_MONEY = [MinValueValidator(Decimal("0.01"), "Enter an amount of at least 0.01.")]
+NOT_NEGATIVE_MONEY = [MinValueValidator(Decimal("0"), "Enter an amount of 0 or more.")]
+
+
+def check_dates(instance, start: str, end: str, message: str) -> None:
+    """Model.clean() for `end >= start`, as a field error on `end` (the CheckConstraint's would be form-wide)."""
+    first, last = getattr(instance, start), getattr(instance, end)
+    if first is not None and last is not None and last < first:
+        raise ValidationError({end: message})
 
 
 class TariffCode(models.Model):
@@ -11,15 +27,28 @@ class TariffCode(models.Model):
     code = models.CharField(max_length=20)
     description = models.CharField(max_length=200)
     benefit_code = models.CharField(max_length=20, choices=BenefitCode.choices)
-    unit_price = models.DecimalField(**MONEY)
+    unit_price = models.DecimalField(**MONEY, validators=POSITIVE_MONEY)
     valid_from = models.DateField()
-    valid_to = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True, help_text="empty = no end")
 
     class Meta:
         indexes = [models.Index(fields=["code", "valid_from"], name="tariff_code_from")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(unit_price__gt=0), name="tariff_price_positive",
+                violation_error_message="The unit price must be more than 0.",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")), name="tariff_dates_in_order",
+                violation_error_message="The end of validity cannot be before its start.",
+            ),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.code} ({self.valid_from}..{self.valid_to or ''})"
+
+    def clean(self):
+        check_dates(self, "valid_from", "valid_to", "The end of validity cannot be before its start.")
 
 
 class PreAuthorisation(models.Model):
@@ -30,12 +59,27 @@ class PreAuthorisation(models.Model):
     practice_number = models.CharField(max_length=20, blank=True, help_text="empty = any provider")
     tariff_code = models.CharField(max_length=20, blank=True)
     benefit_code = models.CharField(max_length=20, choices=BenefitCode.choices, blank=True)
-    authorised_amount = models.DecimalField(**MONEY)
+    authorised_amount = models.DecimalField(**MONEY, validators=POSITIVE_MONEY)
     valid_from = models.DateField()
     valid_to = models.DateField()
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(authorised_amount__gt=0), name="preauth_amount_positive",
+                violation_error_message="The authorised amount must be more than 0.",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__gte=F("valid_from")), name="preauth_dates_in_order",
+                violation_error_message="The end of validity cannot be before its start.",
+            ),
+        ]  # fmt: skip
+
     def __str__(self) -> str:
         return self.reference
+
+    def clean(self):
+        check_dates(self, "valid_from", "valid_to", "The end of validity cannot be before its start.")
 
 
 class Claim(models.Model):
@@ -52,15 +96,25 @@ class Claim(models.Model):
     received_at = models.DateTimeField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
     reason_code = models.CharField(max_length=40, blank=True, help_text="claim-level rejection reason")
-    total_claimed = models.DecimalField(**MONEY, default=0)
-    total_eligible = models.DecimalField(**MONEY, default=0)
-    total_copay = models.DecimalField(**MONEY, default=0)
-    total_benefit = models.DecimalField(**MONEY, default=0)
+    total_claimed = models.DecimalField(**MONEY, default=0, validators=NOT_NEGATIVE_MONEY)
+    total_eligible = models.DecimalField(**MONEY, default=0, validators=NOT_NEGATIVE_MONEY)
+    total_copay = models.DecimalField(**MONEY, default=0, validators=NOT_NEGATIVE_MONEY)
+    total_benefit = models.DecimalField(**MONEY, default=0, validators=NOT_NEGATIVE_MONEY)
     decided_at = models.DateTimeField(null=True, blank=True)
     job = models.ForeignKey("BulkClaimJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         indexes = [models.Index(fields=["member", "service_date"], name="claim_member_date")]
+        # total_claimed is the lines' sum as sent, not constrained here: a line that got in around the line
+        # constraint (a row older than it) is rejected by the adjudication, and refusing its claim's total
+        # would fail the whole chunk it is decided in.
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_eligible__gte=0, total_copay__gte=0, total_benefit__gte=0),
+                name="claim_decided_totals_not_negative",
+            violation_error_message="A claim's eligible, co-payment and benefit totals cannot be negative.",
+            ),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return self.claim_number
@@ -79,17 +133,35 @@ class ClaimLine(models.Model):
     line_number = models.PositiveSmallIntegerField()
     tariff_code = models.CharField(max_length=20)
     icd10_codes = models.CharField(max_length=200, help_text="comma-separated ICD-10 codes")
-    quantity = models.PositiveIntegerField(default=1)
-    claimed_amount = models.DecimalField(**MONEY)  # FHIR "submitted"
-    eligible_amount = models.DecimalField(**MONEY, default=0)  # FHIR "eligible"
-    copay_amount = models.DecimalField(**MONEY, default=0)  # FHIR "copay"
-    benefit_amount = models.DecimalField(**MONEY, default=0)  # FHIR "benefit"
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1, "Enter a whole number from 1.")])
+    claimed_amount = models.DecimalField(**MONEY, validators=POSITIVE_MONEY)  # FHIR "submitted"
+    eligible_amount = models.DecimalField(**MONEY, default=0, validators=NOT_NEGATIVE_MONEY)  # FHIR "eligible"
+    copay_amount = models.DecimalField(**MONEY, default=0, validators=NOT_NEGATIVE_MONEY)  # FHIR "copay"
+    benefit_amount = models.DecimalField(**MONEY, default=0, validators=NOT_NEGATIVE_MONEY)  # FHIR "benefit"
     benefit_code = models.CharField(max_length=20, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
     reason_codes = models.CharField(max_length=200, blank=True, help_text="comma-separated, see the README")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["claim", "line_number"], name="claimline_unique_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "line_number"], name="claimline_unique_number"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="claimline_quantity_positive",
+                violation_error_message="The quantity must be at least 1.",
+            ),
+            models.CheckConstraint(
+                condition=Q(claimed_amount__gt=0), name="claimline_claimed_positive",
+                violation_error_message="The amount claimed must be more than 0.",
+            ),
+            # The adjudication's amounts. (That co-payment plus benefit never exceed eligible holds too, and is
+            # checked by claims/tests/test_rule_properties.py; not a constraint yet, as test fixtures elsewhere
+            # write ledger lines with a benefit and no eligible amount.)
+            models.CheckConstraint(
+                condition=Q(eligible_amount__gte=0, copay_amount__gte=0, benefit_amount__gte=0),
+                name="claimline_amounts_not_negative",
+                violation_error_message="Eligible, co-payment and benefit amounts cannot be negative.",
+            ),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.claim_id}/{self.line_number}"

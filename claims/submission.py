@@ -8,7 +8,7 @@ ICD-10 code, a service date after receipt) is stored as given and rejected there
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -108,6 +108,27 @@ def _check(items: list[dict], members: dict) -> dict[int, dict[str, list[str]]]:
                 f"No member {item['membership_number']}-{item['dependant_code']} "
                 "(membership number and dependant code)."
             ]
+        lines = _line_problems(item["lines"])
+        if lines:
+            problems["lines"] = lines
         if problems:
             errors[index] = problems
     return errors
+
+
+def _line_problems(lines: list[dict]) -> list[str]:
+    """What the database's constraints would refuse, said per line (the API's serializer checks it first; a
+    caller that skips it gets these errors, not an IntegrityError)."""
+    problems = []
+    for number, line in enumerate(lines, start=1):
+        quantity, amount = line.get("quantity"), line.get("claimed_amount")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            problems.append(f"Line {number}: the quantity must be a whole number of at least 1.")
+        try:
+            amount = Decimal(str(amount))
+            valid = amount.is_finite() and amount >= Decimal("0.01") and amount == amount.quantize(Decimal("0.01"))
+        except (InvalidOperation, ValueError):
+            valid = False
+        if not valid:
+            problems.append(f"Line {number}: the amount claimed must be more than 0, in rand and cents.")
+    return problems

@@ -2,9 +2,14 @@
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F, Q
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+# Form-level twin of the CheckConstraints: the message on the field in the admin.
+NOT_NEGATIVE = [MinValueValidator(Decimal("0"), "Enter 0 or more (leave empty for no limit).")]
 
 
 class BenefitCode(models.TextChoices):
@@ -48,15 +53,32 @@ class BenefitCategory(models.Model):
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="benefits")
     code = models.CharField(max_length=20, choices=BenefitCode.choices)
-    annual_limit_member = models.DecimalField(**MONEY, null=True, blank=True)
-    annual_limit_family = models.DecimalField(**MONEY, null=True, blank=True)
-    copay_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
-    per_event_cap = models.DecimalField(**MONEY, null=True, blank=True)
+    annual_limit_member = models.DecimalField(**MONEY, null=True, blank=True, validators=NOT_NEGATIVE)
+    annual_limit_family = models.DecimalField(**MONEY, null=True, blank=True, validators=NOT_NEGATIVE)
+    copay_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("0"),
+        validators=[MinValueValidator(0, "Enter a percentage from 0 to 100."),
+                    MaxValueValidator(100, "Enter a percentage from 0 to 100.")],
+    )  # fmt: skip
+    per_event_cap = models.DecimalField(**MONEY, null=True, blank=True, validators=NOT_NEGATIVE)
     requires_preauth = models.BooleanField(default=False)
 
     class Meta:
         verbose_name_plural = "benefit categories"
-        constraints = [models.UniqueConstraint(fields=["plan", "code"], name="benefit_unique_per_plan")]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "code"], name="benefit_unique_per_plan"),
+            models.CheckConstraint(
+                condition=Q(copay_percent__gte=0, copay_percent__lte=100), name="benefit_copay_percent_0_100",
+                violation_error_message="The co-payment must be a percentage from 0 to 100.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(annual_limit_member__isnull=True) | Q(annual_limit_member__gte=0))
+                & (Q(annual_limit_family__isnull=True) | Q(annual_limit_family__gte=0))
+                & (Q(per_event_cap__isnull=True) | Q(per_event_cap__gte=0)),
+                name="benefit_limits_not_negative",
+                violation_error_message="Limits and the per-event cap must be 0 or more (empty for no limit).",
+            ),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.plan} {self.code}"
@@ -129,5 +151,35 @@ class WaitingPeriod(models.Model):
     start = models.DateField()
     end = models.DateField()
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gte=F("start")), name="waiting_dates_in_order",
+                violation_error_message="A waiting period cannot end before it starts.",
+            ),
+            # A condition period without its diagnosis, or a category one without its benefit, would match
+            # nothing (or, for a condition, every diagnosis: "" is a prefix of all of them).
+            models.CheckConstraint(
+                condition=~Q(kind="condition") | ~Q(icd10_prefix=""), name="waiting_condition_has_icd10",
+                violation_error_message="A condition waiting period needs an ICD-10 prefix.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="category") | ~Q(benefit_code=""), name="waiting_category_has_benefit",
+                violation_error_message="A category waiting period needs a benefit code.",
+            ),
+        ]  # fmt: skip
+
     def __str__(self) -> str:
         return f"{self.member} {self.kind} {self.start}..{self.end}"
+
+    def clean(self):
+        """The constraints' rules again, as field errors (the constraints' own errors would be form-wide)."""
+        errors = {}
+        if self.start is not None and self.end is not None and self.end < self.start:
+            errors["end"] = "A waiting period cannot end before it starts."
+        if self.kind == self.Kind.CONDITION and not (self.icd10_prefix or "").strip():
+            errors["icd10_prefix"] = "A condition waiting period needs an ICD-10 prefix."
+        if self.kind == self.Kind.CATEGORY and not self.benefit_code:
+            errors["benefit_code"] = "A category waiting period needs a benefit code."
+        if errors:
+            raise ValidationError(errors)

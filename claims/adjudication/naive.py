@@ -15,6 +15,8 @@ from . import rules
 from .engine import load_reference
 from .rules import ClaimIn, LineIn
 
+LINE_DECISION_FIELDS = ("eligible_amount", "copay_amount", "benefit_amount", "benefit_code", "outcome", "reason_codes")
+
 
 def adjudicate_claim_naive(claim_id: int) -> str | None:
     """Decide one claim if still pending; returns its new status (None if it was not pending)."""
@@ -37,7 +39,9 @@ def adjudicate_claim_naive(claim_id: int) -> str | None:
             line.eligible_amount, line.copay_amount = line_decision.eligible, line_decision.copay
             line.benefit_amount, line.benefit_code = line_decision.benefit, line_decision.benefit_code
             line.outcome, line.reason_codes = line_decision.outcome, ",".join(line_decision.reasons)
-            line.save()
+            # Only what the adjudication decides, as the engine writes it: a line stored around the constraints
+            # (quantity 0, say) is rejected, not rewritten and refused by them.
+            line.save(update_fields=LINE_DECISION_FIELDS)
             if line_decision.benefit > 0:
                 BenefitLedger.objects.create(
                     member_id=claim.member_id, family_id=family, benefit_code=line_decision.benefit_code,

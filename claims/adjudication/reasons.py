@@ -77,3 +77,7 @@ CLAIM_LEVEL = (
     Reason.DUPLICATE_CLAIM,
     Reason.NO_LINES,
 )
+
+# Line-level codes for rows the database's constraints refuse (claims/migrations/0003_valid_amounts.py): valid
+# data never reaches them; they decide rows that got in around the constraints (older rows, a restored dump).
+REFUSED_BY_THE_DATABASE = (Reason.QUANTITY_INVALID, Reason.AMOUNT_INVALID, Reason.TARIFF_PRICE_INVALID)
