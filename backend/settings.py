@@ -279,7 +279,10 @@ NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=200)
 NOTIFICATION_SMTP_CONNECTIONS = env.int("NOTIFICATION_SMTP_CONNECTIONS", default=4)
 # How long a sender holds a row; longer than the batch task's hard time limit (360 s).
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=420)
-# A queued e-mail this long past due is enqueued again by requeue_overdue_notifications.
+# requeue_overdue_notifications (beat, every minute) enqueues again a queued e-mail due this long when
+# the default queue is empty (its message was lost: a failed publish, a broker that came back empty) ...
+NOTIFICATION_RELAY_SECONDS = env.int("NOTIFICATION_RELAY_SECONDS", default=60)
+# ... and one this long past due whatever the queue holds.
 NOTIFICATION_OVERDUE_SECONDS = env.int("NOTIFICATION_OVERDUE_SECONDS", default=1800)
 NOTIFICATION_MAX_SUBJECT_CHARS = env.int("NOTIFICATION_MAX_SUBJECT_CHARS", default=255)
 NOTIFICATION_MAX_BODY_BYTES = env.int("NOTIFICATION_MAX_BODY_BYTES", default=256 * 1024)

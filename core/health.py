@@ -50,21 +50,10 @@ def check_cache() -> dict:
 
 def check_broker() -> dict:
     from backend.celery import app
+    from core.queues import queue_depths
 
-    depths = {}
-    with app.connection_for_read(connect_timeout=3) as conn:
-        conn.ensure_connection(max_retries=1)
-        for queue in settings.TASK_QUEUE_NAMES:
-            channel = conn.channel()  # one per queue: AMQP closes a channel on "not found"
-            try:
-                depths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
-            except conn.channel_errors:
-                depths[queue] = 0  # never declared (Redis: an empty queue has no key) = nothing waiting
-            finally:
-                try:
-                    channel.close()
-                except Exception:
-                    logger.debug("closing a probe channel failed", exc_info=True)
+    depths = queue_depths(settings.TASK_QUEUE_NAMES)
+    with app.connection_for_read() as conn:
         return {"url": conn.as_uri(), "queues": depths}
 
 

@@ -189,14 +189,29 @@ def notifications_resend(*, ids: Iterable[int]) -> tuple[int, int]:
 
 
 def notifications_requeue_overdue() -> int:
-    """Enqueue queued rows long past due (their message was lost, e.g. a crash between commit and enqueue).
+    """Enqueue again queued rows whose message was lost; how many.
 
+    A message is lost when its publish failed (the broker down at commit) or the broker lost it (Redis
+    restarted empty). Two rules find such rows without a marker per message:
+    - the `default` queue holds no ready message, yet rows have been due for NOTIFICATION_RELAY_SECONDS
+      and no sender holds them: nothing can carry them any more (beat runs this every minute, so they
+      go out within about two minutes of the broker coming back);
+    - rows NOTIFICATION_OVERDUE_SECONDS past due, whatever the queue holds (a queue that never empties).
     Safe to overdo: sending takes the row with a conditional update, so a row queued twice is sent once.
     """
+    from core.queues import queue_depths
+
     now = timezone.now()
-    overdue = now - timedelta(seconds=settings.NOTIFICATION_OVERDUE_SECONDS)
+    after = settings.NOTIFICATION_OVERDUE_SECONDS
+    try:
+        if queue_depths(["default"])["default"] == 0:
+            after = min(after, settings.NOTIFICATION_RELAY_SECONDS)
+    except Exception as exc:  # the broker is down: nothing can be published now either
+        logger.warning("Notification relay: broker unreachable (%s)", type(exc).__name__)
+        return 0
+    due = now - timedelta(seconds=after)
     ids = list(
-        Notification.objects.filter(status=QUEUED, next_attempt_at__lt=overdue)
+        Notification.objects.filter(status=QUEUED, next_attempt_at__lt=due)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .order_by("id")
         .values_list("id", flat=True)[:100_000]
@@ -204,5 +219,5 @@ def notifications_requeue_overdue() -> int:
     Notification.objects.filter(id__in_ids=ids).update(next_attempt_at=now)
     notifications_enqueue(ids=ids)
     if ids:
-        logger.warning("Requeued %s overdue notifications", len(ids))
+        logger.warning("Requeued %s notifications whose message was lost", len(ids))
     return len(ids)

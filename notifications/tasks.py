@@ -111,7 +111,7 @@ def send_notification_batch(self, notification_ids: list[int]) -> None:
         raise self.retry(args=(report.retry,), countdown=report.countdown, exc=NotificationDeferred(report.error))
 
 
-@shared_task(soft_time_limit=120, time_limit=150)
+@shared_task(soft_time_limit=120, time_limit=150, expires=60)
 def requeue_overdue_notifications() -> dict:
-    """Every 10 minutes: queued e-mails long past due are enqueued again (a lost message loses no e-mail)."""
+    """Every minute: queued e-mails whose message was lost are enqueued again (a lost message loses no e-mail)."""
     return {"requeued": notifications_requeue_overdue()}
