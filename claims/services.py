@@ -276,7 +276,8 @@ def chunk_fail(*, chunk_id: int, reason: str) -> None:
         chunk = BulkClaimChunk.objects.select_for_update().filter(id=chunk_id, done=False).first()
         if chunk is None:
             return
-        left = Claim.objects.filter(id__in_ids=chunk.claim_ids, status=Claim.Status.PENDING).count()
+        ids = [claim_id for claim_id in chunk.claim_ids if isinstance(claim_id, int)]  # the row may be what broke
+        left = Claim.objects.filter(id__in_ids=ids, status=Claim.Status.PENDING).count()
         BulkClaimChunk.objects.filter(id=chunk.id).update(done=True, failed=True, error=reason[:4000])
         job = BulkClaimJob.objects.select_for_update().get(id=chunk.job_id)
         job.failed += left
