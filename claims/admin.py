@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from claims.adjudication.reasons import DESCRIPTIONS
 from claims.models import BenefitLedger, BulkClaimChunk, BulkClaimJob, Claim, ClaimLine, PreAuthorisation, TariffCode
 from claims.selectors import bulk_job_duration, bulk_job_percent_done
-from claims.services import BulkInputError, bulk_job_start
+from claims.services import BulkInputError, bulk_job_failed_claim_ids, bulk_job_start
 from providers.models import Provider
 
 ADJUDICATION_LINE_FIELDS = ("eligible_amount", "copay_amount", "benefit_amount", "benefit_code", "outcome", "reasons")
@@ -148,7 +148,20 @@ class BulkClaimJobAdmin(ReadOnlyAdmin):
     search_fields = ("=id", "=task_id")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
-    readonly_fields = ("progress", "duration")
+    readonly_fields = ("progress", "duration", "selection", "claims_left_pending")
+    exclude = ("claim_ids",)  # up to a million IDs: the page shows how many instead
+
+    @admin.display(description="selection")
+    def selection(self, job: BulkClaimJob) -> str:
+        return f"{len(job.claim_ids)} claim IDs"
+
+    @admin.display(description="claims left pending (failed chunks)")
+    def claims_left_pending(self, job: BulkClaimJob) -> str:
+        if job.status != BulkClaimJob.Status.COMPLETED_WITH_ERRORS:
+            return "-"
+        ids = bulk_job_failed_claim_ids(job)
+        shown = ", ".join(map(str, ids[:200]))
+        return f"{len(ids)}: {shown}{' ...' if len(ids) > 200 else ''}" if ids else "none (decided since)"
 
     @admin.display(description="progress")
     def progress(self, job: BulkClaimJob) -> str:
@@ -168,8 +181,8 @@ class BulkClaimJobAdmin(ReadOnlyAdmin):
 
 @admin.register(BulkClaimChunk)
 class BulkClaimChunkAdmin(ReadOnlyAdmin):
-    list_display = ("job", "index", "size", "done")
-    list_filter = ("done",)
+    list_display = ("job", "index", "size", "done", "failed")
+    list_filter = ("done", "failed")
     search_fields = ("=job__id",)
     raw_id_fields = ("job",)
     list_select_related = ("job",)

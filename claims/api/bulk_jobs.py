@@ -11,7 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from claims.selectors import bulk_job_duration, bulk_job_get, bulk_job_percent_done
-from claims.services import BulkInputError, bulk_job_start
+from claims.services import BulkInputError, bulk_job_failed_claim_ids, bulk_job_start
+
+MAX_LISTED = 1000  # claims left pending listed in one response; the job's error says how many in all
 
 
 class CanStartBulkJobs(BasePermission):
@@ -52,10 +54,19 @@ class BulkJobSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField()
     duration_seconds = serializers.SerializerMethodField()
+    resumes = serializers.IntegerField(help_text="times the sweep published its unfinished work again")
+    claims_left_pending = serializers.SerializerMethodField(
+        help_text=f"claims of chunks that failed for good and are still pending (at most {MAX_LISTED})"
+    )
     error = serializers.CharField()
 
     def get_percent_done(self, job) -> float:
         return bulk_job_percent_done(job)
+
+    def get_claims_left_pending(self, job) -> list[int]:
+        if job.status != job.Status.COMPLETED_WITH_ERRORS:
+            return []
+        return bulk_job_failed_claim_ids(job)[:MAX_LISTED]
 
     def get_duration_seconds(self, job) -> float | None:
         duration = bulk_job_duration(job)

@@ -125,3 +125,22 @@ def test_a_finished_job_is_never_touched_by_the_sweep(claims):
     assert summary["status"] == "completed" and summary["adjudicated"] == len(claims)
     BulkClaimJob.objects.update(progress_at=timezone.now() - timedelta(days=1))
     assert bulk_jobs_sweep() == {"resumed": 0, "chunks_published": 0, "finished": 0, "failed": 0}
+
+
+def test_admin_and_api_show_a_job_completed_with_errors_and_the_claims_it_left_pending(claims, admin_client, admin_user):
+    from rest_framework.test import APIClient
+
+    job = planned_job(claims)
+    broken = BulkClaimChunk.objects.filter(job=job, done=False).order_by("index").first()
+    left = sorted(broken.claim_ids)
+    BulkClaimChunk.objects.filter(id=broken.id).update(claim_ids=["bad", *left])  # a deterministic failure
+    while chunk_adjudicate(job_id=job.id):
+        pass
+    BulkClaimChunk.objects.filter(id=broken.id).update(claim_ids=left)
+    page = admin_client.get(f"/admin/claims/bulkclaimjob/{job.id}/change/").content.decode()
+    assert "Completed with errors" in page and f"{len(left)}: {left[0]}, {left[1]}" in page
+    assert f"{len(claims)} claim IDs" in page  # not the list itself
+    api = APIClient()
+    api.force_authenticate(user=admin_user)
+    body = api.get(f"/api/bulk-jobs/{job.id}/").json()
+    assert body["status"] == "completed_with_errors" and body["claims_left_pending"] == left
