@@ -216,3 +216,19 @@ def test_warm_up_and_cleanup_run_on_a_worker_of_the_cache_queue(start_worker, sc
     assert warmed["keys"] == 7
     assert cleanup_expired_cache.delay().get(timeout=60)["deleted"] >= 0
     assert reference.provider_registry()["0100002"] == "suspended"
+
+
+def test_with_the_cache_unreachable_adjudication_and_the_api_read_the_database(scheme, api, settings, caplog):
+    decided_with_cache = pending_claims(scheme)
+    adjudicate_claims(decided_with_cache)
+    # A Redis nobody answers on (port 1 on this machine): every cache call fails at once.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0", "OPTIONS": {"socket_connect_timeout": 0.2}}}  # fmt: skip
+    reference._last_warning = 0.0
+    decided_without = pending_claims(scheme)
+    outcome = adjudicate_claims(decided_without)
+    assert outcome.approved == 3
+    amounts = lambda ids: sorted(Claim.objects.filter(id__in=ids).values_list("status", "total_benefit"))  # noqa: E731
+    assert amounts(decided_without) == amounts(decided_with_cache)
+    assert api.get("/api/tariffs/").status_code == 200
+    assert "Reference cache unreachable" in caplog.text
