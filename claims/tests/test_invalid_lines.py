@@ -171,8 +171,8 @@ def test_usage_of_a_member_suspended_by_reference_is_left_alone():
 
 @contextlib.contextmanager
 def checks_off(*models):
-    """Store rows the constraints would refuse: SQLite ignores CHECKs; PostgreSQL drops them (rolled back at
-    the end of the test's transaction)."""
+    """Store rows the constraints would refuse: SQLite ignores CHECKs; PostgreSQL drops them (the drop is rolled
+    back with the test's transaction)."""
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA ignore_check_constraints = ON")
@@ -184,9 +184,11 @@ def checks_off(*models):
         return
     with connection.cursor() as cursor:
         for model in models:
-            for constraint in model._meta.constraints:
-                if hasattr(constraint, "condition"):
-                    cursor.execute(f'ALTER TABLE {model._meta.db_table} DROP CONSTRAINT IF EXISTS "{constraint.name}"')
+            table = model._meta.db_table
+            # Every CHECK of the table: ours, and PositiveIntegerField's "quantity >= 0".
+            cursor.execute("SELECT conname FROM pg_constraint WHERE contype = 'c' AND conrelid = %s::regclass", [table])
+            for (name,) in cursor.fetchall():
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     yield
 
 
