@@ -276,15 +276,17 @@ def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> L
         pay = max(limit_family - usage.family[family_key], ZERO)
         reasons.append(Reason.FAMILY_LIMIT_REACHED)
         cut = True
+    # What a cap or a limit cut is the member's to pay, like the co-payment: the copay column is the
+    # member's portion, so copay + benefit = eligible on every line (issue 8).
     if pay <= 0:
         # Nothing payable is never "approved": the line is rejected with the reason that made it zero
         # (the last one: COPAY_APPLIED for a 100 % co-payment, a limit or the event cap otherwise).
-        return LineDecision(line.id, REJECTED, eligible, copay, ZERO, code, tuple(reasons))
+        return LineDecision(line.id, REJECTED, eligible, eligible, ZERO, code, tuple(reasons))
     usage.member[member_key] += pay
     usage.family[family_key] += pay
     event_used[code] += pay
     if cut:
-        return LineDecision(line.id, PARTIAL, eligible, copay, pay, code, tuple(reasons))
+        return LineDecision(line.id, PARTIAL, eligible, eligible - pay, pay, code, tuple(reasons))
     return LineDecision(line.id, APPROVED, eligible, copay, pay, code, (*reasons, Reason.PAID))
 
 

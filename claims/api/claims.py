@@ -91,7 +91,9 @@ class ClaimLineOutputSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
     claimed_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     eligible_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
-    copay_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    copay_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="the member's portion: the co-payment and what a cap or limit cut"
+    )
     benefit_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     benefit_code = serializers.CharField()
     outcome = serializers.CharField()
