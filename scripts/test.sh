@@ -2,9 +2,13 @@
 # The whole suite, run by `make test` (and so by .ci/run):
 #   1. the embedded default: SQLite, the django:// broker, django-db results, the database cache;
 #   2. PostgreSQL + Redis (broker, results and cache on Redis);
-#   3. django:// on PostgreSQL: the broker and worker tests again on the production database.
-# Runs 2 and 3 need PostgreSQL and Redis on 127.0.0.1. When they are down the runs are skipped and
-# said so plainly, unless REQUIRE_SERVICES=1 (CI), which makes a missing service a failure.
+#   3. django:// on PostgreSQL: the broker and worker tests again on the production database;
+#   4. the fault suite (`-m fault`, excluded from runs 1-3): workers killed, Redis stopped, PostgreSQL
+#      restarted mid-job, on private Redis and PostgreSQL instances it starts itself on other ports
+#      (6390 and 5440 or the next free ones), so it needs their binaries but not the shared services.
+# Runs 2 and 3 need PostgreSQL and Redis on 127.0.0.1. When they are down, or the binaries run 4 needs
+# are missing, the runs are skipped and said so plainly, unless REQUIRE_SERVICES=1 (CI), which makes a
+# missing service a failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,23 +44,47 @@ run() {
     if ((status == 0)); then echo "=== $label: passed in $((SECONDS - started)) s"; else failed+=("$label"); fi
 }
 
-run "1/3 embedded default (SQLite + django://)" \
+# Arguments pass through (`./scripts/test.sh -k priority`); a `-m` given there replaces these.
+run "1/4 embedded default (SQLite + django://)" \
     env DATABASE_URL="sqlite:///$PWD/data/db.sqlite3" REDIS_URL= CELERY_BROKER_URL= CELERY_RESULT_BACKEND= \
-    "${PYTEST[@]}" "$@"
+    "${PYTEST[@]}" -m "not fault" "$@"
 
 if port_open 127.0.0.1 5432 && port_open 127.0.0.1 6379; then
-    run "2/3 PostgreSQL + Redis" \
+    run "2/4 PostgreSQL + Redis" \
         env DATABASE_URL="$PG_URL" REDIS_URL="$REDIS_TEST_URL" CELERY_BROKER_URL= CELERY_RESULT_BACKEND= \
-        "${PYTEST[@]}" "$@"
-    run "3/3 django:// on PostgreSQL (broker and worker tests)" \
+        "${PYTEST[@]}" -m "not fault" "$@"
+    run "3/4 django:// on PostgreSQL (broker and worker tests)" \
         env DATABASE_URL="$PG_URL" REDIS_URL= CELERY_BROKER_URL= CELERY_RESULT_BACKEND= \
-        "${PYTEST[@]}" -m worker "$@"
+        "${PYTEST[@]}" -m "worker and not fault" "$@"
 elif [[ "${REQUIRE_SERVICES:-0}" == 1 ]]; then
     echo "PostgreSQL (127.0.0.1:5432) or Redis (127.0.0.1:6379) is not running and REQUIRE_SERVICES=1" >&2
     failed+=("services")
 else
     echo
-    echo "SKIPPED runs 2/3 and 3/3 (PostgreSQL + Redis, django:// on PostgreSQL): PostgreSQL or Redis is not running."
+    echo "SKIPPED runs 2/4 and 3/4 (PostgreSQL + Redis, django:// on PostgreSQL): PostgreSQL or Redis is not running."
+fi
+
+# Run 4 starts its own Redis and PostgreSQL (never the shared ones): it needs redis-server, initdb and
+# pg_ctl, and when run as root the `postgres` OS user to run PostgreSQL as. The test process itself
+# uses the embedded default; the system under test gets the private services through its environment.
+fault_missing=()
+[[ -x /usr/bin/redis-server ]] || command -v redis-server >/dev/null || fault_missing+=("redis-server")
+pg_bin_found=0
+for dir in /usr/local/bin /usr/lib/postgresql/*/bin; do
+    [[ -x "$dir/initdb" && -x "$dir/pg_ctl" ]] && pg_bin_found=1
+done
+((pg_bin_found)) || fault_missing+=("initdb/pg_ctl")
+if [[ $(id -u) == 0 ]] && ! id postgres >/dev/null 2>&1; then fault_missing+=("the postgres OS user"); fi
+if ((${#fault_missing[@]} == 0)); then
+    run "4/4 fault suite (private Redis and PostgreSQL)" \
+        env DATABASE_URL="sqlite:///$PWD/data/db.sqlite3" REDIS_URL= CELERY_BROKER_URL= CELERY_RESULT_BACKEND= \
+        "${PYTEST[@]}" -m fault "$@"
+elif [[ "${REQUIRE_SERVICES:-0}" == 1 ]]; then
+    echo "The fault suite needs ${fault_missing[*]}, which is missing, and REQUIRE_SERVICES=1" >&2
+    failed+=("fault suite")
+else
+    echo
+    echo "SKIPPED run 4/4 (fault suite): missing ${fault_missing[*]}."
 fi
 
 echo

@@ -32,18 +32,23 @@ import pytest
 
 logger = logging.getLogger(__name__)
 
-REDIS_SERVER = "/usr/bin/redis-server"
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 PG_BIN_CANDIDATES = ["/usr/local/bin", *sorted(map(str, Path("/usr/lib/postgresql").glob("*/bin")), reverse=True)]
 PG_SUPERUSER = "root"  # the role initdb creates (trust auth on loopback only)
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Nobody listens on it and we could bind it."""
+    """Nobody listens on it and a server could bind it.
+
+    SO_REUSEADDR, as Redis and PostgreSQL set it: connections of our own instance's past life, left in
+    TIME_WAIT after a stop, must not make its own port look taken when it starts again.
+    """
     with socket.socket() as probe:
         probe.settimeout(0.5)
         if probe.connect_ex((host, port)) == 0:
             return False
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
