@@ -97,7 +97,7 @@ class Scenario:
         if not world.redis.running:
             world.redis.start()
         world.redis.flushall()  # our own instance: nothing of an earlier test is left in it
-        self.smtp = SmtpServer().start()
+        self.smtp = SmtpServer().start()  # stopped by close(), which the fixture calls even on failure
         redis = world.redis if broker == "redis" else None
         self.deployment = Deployment(pg=world.pg, dbname=self.dbname, redis=redis, workdir=tmp_path / name,
                                      env={**FAULT_ENV, **self.smtp.env})  # fmt: skip
@@ -270,9 +270,11 @@ def scenario(world, tmp_path):
         made.append(Scenario(world, name, tmp_path, broker=broker))
         return made[-1]
 
-    yield make
-    for run in made:
-        run.close()
+    try:
+        yield make
+    finally:
+        for run in made:
+            run.close()
 
 
 def test_undisturbed_job_through_real_workers_matches_the_reference(scenario):

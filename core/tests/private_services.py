@@ -207,12 +207,16 @@ class PrivatePostgres:
             pwd.getpwnam("postgres")  # KeyError: no such OS user
         workdir = Path(tempfile.mkdtemp(prefix="medaid-fault-pg-"))
         pg = cls(pick_port(preferred_port), workdir, bindir)
-        pg.socketdir.mkdir()
-        if pg.os_user:
-            for path in (workdir, pg.socketdir):
-                shutil.chown(path, pg.os_user, pg.os_user)
-        pg._run("initdb", "-D", str(pg.datadir), "--auth=trust", f"--username={PG_SUPERUSER}", "--encoding=UTF8",
-                "--locale=C.UTF-8", "--no-sync", timeout=120)  # fmt: skip
+        try:
+            pg.socketdir.mkdir()
+            if pg.os_user:
+                for path in (workdir, pg.socketdir):
+                    shutil.chown(path, pg.os_user, pg.os_user)
+            pg._run("initdb", "-D", str(pg.datadir), "--auth=trust", f"--username={PG_SUPERUSER}",
+                    "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync", timeout=120)  # fmt: skip
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         return pg
 
     def _run(self, tool: str, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
