@@ -250,7 +250,11 @@ def chunk_adjudicate(*, chunk_id: int | None = None, job_id: int | None = None) 
     chunk = None
     try:
         with transaction.atomic():
-            pending = BulkClaimChunk.objects.select_for_update(skip_locked=True).filter(done=False, job__status=RUNNING)
+            # of=("self",): lock the chunk row only. Without it PostgreSQL also locks the joined job row, and
+            # while one chunk held it every other chunk task found its own chunk "taken" and was acked unrun.
+            pending = BulkClaimChunk.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+                done=False, job__status=RUNNING
+            )
             candidates = pending.filter(id=chunk_id) if chunk_id else pending.filter(job_id=job_id).order_by("index")
             chunk = candidates.first()
             if chunk is None:

@@ -12,6 +12,7 @@ from celery import Task, shared_task
 from celery.utils import uuid
 from django.db import transaction
 
+from core.transient import TRANSIENT_ERRORS, retry_transient
 from notifications.models import Notification
 from notifications.privacy import NotificationRejected, mask_email
 from notifications.sending import notifications_send
@@ -89,7 +90,10 @@ def send_notification_email(
             recipient=recipient_email, subject=subject, body=message, html_body=html_message,
             idempotency_key=idempotency_key, enqueue=False,
         ).id  # fmt: skip
-    report = notifications_send(ids=[notification_id])
+    try:
+        report = notifications_send(ids=[notification_id], holder=self.request.id)
+    except TRANSIENT_ERRORS as exc:  # the database went away mid-send: the next try takes its row back
+        raise retry_transient(self, exc) from exc
     if report.retry:
         raise self.retry(countdown=report.countdown, exc=NotificationDeferred(report.error))
     notification = Notification.objects.get(id=notification_id)
@@ -106,7 +110,10 @@ def send_notification_email(
 @shared_task(bind=True, ignore_result=True, max_retries=None, soft_time_limit=300, time_limit=360)
 def send_notification_batch(self, notification_ids: list[int]) -> None:
     """Send up to NOTIFICATION_BATCH_SIZE queued e-mails over one SMTP connection; retry what failed softly."""
-    report = notifications_send(ids=notification_ids)
+    try:
+        report = notifications_send(ids=notification_ids, holder=self.request.id)
+    except TRANSIENT_ERRORS as exc:  # the database went away mid-batch: the next try takes its rows back
+        raise retry_transient(self, exc) from exc
     if report.retry:
         raise self.retry(args=(report.retry,), countdown=report.countdown, exc=NotificationDeferred(report.error))
 
