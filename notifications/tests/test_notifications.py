@@ -12,7 +12,7 @@ from claims.tests.factories import ClaimFactory, DependantFactory, MemberFactory
 from core.tasks import send_notification_email
 from notifications.models import Notification
 from notifications.privacy import NotificationRejected, mask_email, mask_emails_in
-from notifications.sending import notifications_send, retry_countdown
+from notifications.sending import lease_token_for, notifications_send, retry_countdown
 from notifications.services import (
     notification_create,
     notifications_requeue_overdue,
@@ -141,6 +141,17 @@ def test_a_row_held_by_another_sender_is_not_sent(smtp_settings, smtp_server):
     assert notifications_send(ids=[row.id]).skipped == [row.id]
     Notification.objects.filter(id=row.id).update(lease_until=timezone.now() - timedelta(seconds=1))  # it crashed
     assert notifications_send(ids=[row.id]).sent == [row.id]
+    assert smtp_server.mailbox.count == 1
+
+
+def test_the_next_try_of_the_sender_that_held_a_row_takes_it_back_at_once(smtp_settings, smtp_server):
+    # A try that lost its database mid-batch could not give its rows back; its retry (same task id) takes them.
+    (row,) = queued(1)
+    task_id = "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d"
+    held = timezone.now() + timedelta(minutes=5)
+    Notification.objects.filter(id=row.id).update(lease_token=lease_token_for(task_id), lease_until=held)
+    assert notifications_send(ids=[row.id], holder="another-task").skipped == [row.id]
+    assert notifications_send(ids=[row.id], holder=task_id).sent == [row.id]
     assert smtp_server.mailbox.count == 1
 
 
