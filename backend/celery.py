@@ -4,9 +4,10 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import celeryd_after_setup, task_postrun, task_prerun
+from celery.signals import beat_init, celeryd_after_setup, task_postrun, task_prerun
 from kombu.utils.url import maybe_sanitize_url
 
+from core.beat_lock import hold_beat_lock
 from core.broker import register_transport
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
@@ -15,6 +16,7 @@ register_transport()  # makes the broker URL django:// resolvable (kombu dropped
 app = Celery("backend")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+beat_init.connect(hold_beat_lock)  # one beat sends, a second one waits as its standby (issue 9)
 
 logger = logging.getLogger(__name__)
 
