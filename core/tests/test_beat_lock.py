@@ -222,3 +222,19 @@ def test_a_beat_whose_lock_was_taken_exits_without_sending_again(start_beat, pro
     assert "lost the beat lock 'beat': it is held by elsewhere (pid 2) now" in beat.log
     last_line = beat.log.strip().splitlines()[-1]
     assert "exiting now" in last_line, beat.log[-2000:]  # nothing sent after it
+
+
+# --- The admin -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_who_holds_the_lock_read_only(admin_client):
+    assert beat_lock_acquire(**A, lease_seconds=60)
+
+    listing = admin_client.get("/admin/core/beatlock/")
+    row = BeatLock.objects.get()
+    page = admin_client.get(f"/admin/core/beatlock/{row.pk}/change/")
+
+    assert listing.status_code == 200 and b"host-a" in listing.content
+    assert page.status_code == 200 and b'name="_save"' not in page.content  # nothing to edit
+    assert admin_client.get("/admin/core/beatlock/add/").status_code == 403
