@@ -7,6 +7,7 @@ from celery import Celery
 from celery.signals import beat_init, celeryd_after_setup, task_postrun, task_prerun
 from kombu.utils.url import maybe_sanitize_url
 
+from core import control as _control  # noqa: F401 - registers the `live_mode` remote-control command
 from core.beat_lock import hold_beat_lock
 from core.broker import register_transport
 
@@ -27,10 +28,15 @@ def live_mode() -> dict:
 
     with app.connection_for_read() as conn:
         broker = conn.as_uri()  # kombu masks the password
+    db = settings.DATABASES["default"]
     return {
         "broker": broker,
         "result_backend": maybe_sanitize_url(app.conf.result_backend or ""),
         "cache": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1],
+        # Where the cache and the django:// broker live: host, port and name only, never a password.
+        "cache_location": maybe_sanitize_url(str(settings.CACHES["default"].get("LOCATION", ""))),
+        "database": f"{db['ENGINE'].rsplit('.', 1)[-1]}:{db.get('HOST') or ''}:{db.get('PORT') or ''}/{db['NAME']}",
+        "mode": settings.BACKEND_MODE,
         "redis_available": settings.REDIS_AVAILABLE,
     }
 

@@ -130,9 +130,20 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # drf-spectacular's default is AllowAny
 }
 
-# --- Broker, results and cache: one decision at start-up (DESIGN.md) ------------------------------
+# --- Broker, results and cache: one decision, shared by every process (DESIGN.md) ----------------
+# Production (DEBUG off) states the mode: REDIS_URL set means Redis is required (a process that cannot
+# reach it retries and says so; it never falls back, so no two processes can disagree), REDIS_URL=
+# (empty) or CELERY_BROKER_URL=django:// means the database. Only the embedded default (DEBUG on,
+# `make run`) probes Redis at start-up, as the seed describes; the health check reports a split.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
-REDIS_AVAILABLE = redis_answers(REDIS_URL, timeout=env.float("REDIS_PROBE_TIMEOUT", default=0.5))
+if env.str("CELERY_BROKER_URL", default="").startswith("django://"):
+    BACKEND_MODE = "database"
+elif DEBUG:
+    probe_timeout = env.float("REDIS_PROBE_TIMEOUT", default=0.5)
+    BACKEND_MODE = "redis" if redis_answers(REDIS_URL, timeout=probe_timeout) else "database"
+else:
+    BACKEND_MODE = "redis" if REDIS_URL else "database"
+REDIS_AVAILABLE = BACKEND_MODE == "redis"  # the name the rest of the code (and the tests) read
 
 # The database cache's table; a migration (core 0003) creates it whatever cache is in use at the time.
 DATABASE_CACHE_TABLE = "django_cache"

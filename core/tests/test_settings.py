@@ -91,3 +91,21 @@ def test_no_task_may_run_longer_than_the_longest_hard_limit_the_visibility_timeo
     for name, task in ours.items():
         limit = task.time_limit or settings.CELERY_TASK_TIME_LIMIT
         assert limit <= settings.LONGEST_TASK_TIME_LIMIT <= 360, name
+
+
+PRODUCTION = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "test-only-not-secret"}
+
+
+def test_in_production_a_redis_url_means_redis_even_when_it_does_not_answer():
+    # No probe, no fallback: a process started during a Redis outage must not pick the database while
+    # the others use Redis (issue 9: the split brain). Its connections retry until Redis is back.
+    mode = json.loads(settings_in_a_fresh_process(**PRODUCTION, REDIS_URL="redis://127.0.0.1:1/0").stdout)
+    assert mode["broker"] == mode["backend"] == "redis://127.0.0.1:1/0"
+    assert mode["cache"].endswith("RedisCache")
+
+
+@pytest.mark.parametrize("choice", [{"REDIS_URL": ""}, {"REDIS_URL": "redis://127.0.0.1:6379/14", "CELERY_BROKER_URL": "django://"}])
+def test_in_production_the_database_mode_is_chosen_explicitly(choice):
+    mode = json.loads(settings_in_a_fresh_process(**PRODUCTION, **choice).stdout)
+    assert (mode["broker"], mode["backend"]) == ("django://", "django-db")
+    assert mode["cache"].endswith("DatabaseCache")
