@@ -229,6 +229,11 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILI
 # (CONN_MAX_AGE alone is ignored); measured ~4x slower ORM tasks without it (DESIGN.md).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 
+# --- Beat: exactly one sends (core/beat_lock.py) -----------------------------------------------------
+# The beat lock's lease: the holder renews it every third, stops sending if it could not for two thirds;
+# a standby takes over within the lease plus 5 s after the holder died, at once after a clean stop.
+BEAT_LOCK_SECONDS = env.float("BEAT_LOCK_SECONDS", default=90)
+
 # --- Logging: no personal data in any log line (CONVENTIONS.md §10) ------------------------------
 LOGGING = {
     "version": 1,

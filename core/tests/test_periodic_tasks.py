@@ -5,6 +5,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+import core.tasks  # noqa: F401 - registers the seed's tasks, as a worker does (the file may run alone)
 from backend.celery import app
 
 migration = __import__("core.migrations.0001_periodic_tasks", fromlist=["install"])
