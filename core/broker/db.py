@@ -10,8 +10,10 @@ Two kinds of connection are used:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import secrets
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
@@ -24,6 +26,11 @@ logger = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "kombu_django"
 SUPPORTED_VENDORS = ("sqlite", "postgresql")
 _COLUMNS = "queue, rank, visible_at, payload"
+
+
+def new_token() -> int:
+    """A fresh lease token: random, positive, fits a signed 64-bit column (0 means "not leased")."""
+    return secrets.randbits(62) + 1
 
 
 def _placeholders(values: Sequence) -> str:
@@ -192,13 +199,15 @@ class PrivateDatabase:
         until: float,
         after: tuple[int, int] | None,
         take: bool,
-        ack_ids: Sequence[int] = (),
-    ) -> list[tuple[int, int, str]]:
+        token: int = 0,
+        acks: Sequence[tuple[int, int]] = (),
+    ) -> list[tuple[int, int, str, int]]:
         """Reserve up to `limit` visible messages of `queue` in delivery order, in one statement.
 
-        `take` deletes them instead (no-ack consumers); `after` resumes a scan past (rank, id);
-        `ack_ids` are deleted in the same round trip (PostgreSQL) or just before (SQLite).
-        Returns (id, rank, payload) sorted in delivery order.
+        The reservation writes `token` (fresh for each reservation: see `new_token`) and counts the
+        delivery; `take` deletes the rows instead (no-ack consumers); `after` resumes a scan past
+        (rank, id); `acks`, (id, token) pairs, are deleted in the same round trip (PostgreSQL) or
+        just before (SQLite). Returns (id, rank, payload, deliveries) sorted in delivery order.
         """
         params: list = [queue, now]
         where = "queue = %s AND visible_at <= %s"
@@ -209,15 +218,19 @@ class PrivateDatabase:
         pick = f"SELECT id FROM broker_message WHERE {where} ORDER BY rank, id LIMIT %s{lock}"
         params.append(limit)
         if take:
-            sql = f"DELETE FROM broker_message WHERE id IN ({pick}) RETURNING id, rank, payload"
+            sql = f"DELETE FROM broker_message WHERE id IN ({pick}) RETURNING id, rank, payload, deliveries + 1"
         else:
-            sql = f"UPDATE broker_message SET visible_at = %s WHERE id IN ({pick}) RETURNING id, rank, payload"
-            params.insert(0, until)
-        if ack_ids and self.vendor == "postgresql":
-            sql = f"WITH acked AS (DELETE FROM broker_message WHERE id IN ({_placeholders(ack_ids)})) {sql}"
-            params = list(ack_ids) + params
-        elif ack_ids:
-            self.delete(ack_ids)
+            sql = (
+                "UPDATE broker_message SET visible_at = %s, lease_token = %s, deliveries = deliveries + 1 "
+                f"WHERE id IN ({pick}) RETURNING id, rank, payload, deliveries"
+            )
+            params[:0] = [until, token]
+        if acks and self.vendor == "postgresql":
+            fenced, fenced_params = self._fenced(acks)
+            sql = f"WITH acked AS (DELETE FROM broker_message WHERE {fenced}) {sql}"
+            params = fenced_params + params
+        elif acks:
+            self.delete(acks)
         rows = self.run(sql, params, fetch=True)
         rows.sort(key=lambda row: (row[1], row[0]))
         return rows
@@ -229,14 +242,87 @@ class PrivateDatabase:
         )
         return bool(rows)
 
-    def delete(self, ids: Sequence[int]) -> None:
-        for chunk in _chunks(ids):
-            self.run(f"DELETE FROM broker_message WHERE id IN ({_placeholders(chunk)})", chunk)
+    # Fenced writes (CONVENTIONS.md §13): each names (id, lease token) pairs and touches only rows that
+    # still carry the holder's token. A holder whose lease ran out and whose message another worker
+    # now holds (or that was given back) changes nothing.
 
-    def set_visible_at(self, ids: Sequence[int], when: float) -> None:
-        """Renew leases (a future time) or release them (0)."""
-        for chunk in _chunks(ids):
-            self.run(f"UPDATE broker_message SET visible_at = %s WHERE id IN ({_placeholders(chunk)})", [when, *chunk])
+    def _fenced(self, leases: Sequence[tuple[int, int]]) -> tuple[str, list]:
+        """A WHERE clause matching the rows of `leases` that still carry their token, and its params."""
+        if self.vendor == "postgresql":
+            # Two array parameters whatever the count: one plan, primary-key lookups.
+            return (
+                "(id, lease_token) IN (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))",
+                [[row_id for row_id, _ in leases], [token for _, token in leases]],
+            )
+        # SQLite: the id list finds the rows by rowid, the pairs fence them.
+        ids = [row_id for row_id, _ in leases]
+        pairs = ", ".join(["(%s, %s)"] * len(leases))
+        return (
+            f"id IN ({_placeholders(ids)}) AND (id, lease_token) IN (VALUES {pairs})",
+            ids + [value for lease in leases for value in lease],
+        )
+
+    def delete(self, leases: Sequence[tuple[int, int]]) -> int:
+        """Ack: delete the rows still leased with these tokens. Returns how many were."""
+        done = 0
+        for chunk in _chunks(leases):
+            where, params = self._fenced(chunk)
+            done += self.run(f"DELETE FROM broker_message WHERE {where}", params)
+        return done
+
+    def renew(self, leases: Sequence[tuple[int, int]], until: float) -> set[int]:
+        """Extend the leases still held with these tokens; returns the ids renewed."""
+        renewed: set[int] = set()
+        for chunk in _chunks(leases):
+            where, params = self._fenced(chunk)
+            rows = self.run(
+                f"UPDATE broker_message SET visible_at = %s WHERE {where} RETURNING id", [until, *params], fetch=True
+            )
+            renewed.update(row[0] for row in rows)
+        return renewed
+
+    def release(self, leases: Sequence[tuple[int, int]], *, uncount: bool = False) -> int:
+        """Give the messages back (visible now, token cleared, so a racing renewal misses them).
+
+        `uncount`: the messages were held but never handed to a task (a warm shutdown gives back its
+        prefetched and ETA messages), so that delivery does not count towards the dead-letter limit.
+        """
+        count = ", deliveries = CASE WHEN deliveries > 0 THEN deliveries - 1 ELSE 0 END" if uncount else ""
+        done = 0
+        for chunk in _chunks(leases):
+            where, params = self._fenced(chunk)
+            done += self.run(f"UPDATE broker_message SET visible_at = 0, lease_token = 0{count} WHERE {where}", params)
+        return done
+
+    def dead_letter(self, lease: tuple[int, int], now: float) -> bool:
+        """Move one leased message to broker_dead_letter, atomically; False if the lease was lost."""
+        row_id, token = lease
+        columns = "queue, rank, payload, deliveries"
+        # deliveries - 1: the reservation that found the message over the limit delivered nothing.
+        picked = "queue, rank, payload, deliveries - 1"
+        if self.vendor == "postgresql":
+            rows = self.run(
+                f"WITH moved AS (DELETE FROM broker_message WHERE id = %s AND lease_token = %s RETURNING {columns}) "
+                f"INSERT INTO broker_dead_letter ({columns}, died_at) SELECT {picked}, %s FROM moved RETURNING 1",
+                [row_id, token, now],
+                fetch=True,
+            )
+            return bool(rows)
+        with self.lock:
+            self.run("BEGIN IMMEDIATE")
+            try:
+                moved = self.run(
+                    f"INSERT INTO broker_dead_letter ({columns}, died_at) "
+                    f"SELECT {picked}, %s FROM broker_message WHERE id = %s AND lease_token = %s",
+                    [now, row_id, token],
+                )
+                self.run("DELETE FROM broker_message WHERE id = %s AND lease_token = %s", [row_id, token])
+                self.run("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self.run("ROLLBACK")
+                raise
+        return moved > 0
 
     def size(self, queue: str) -> int:
         return self.run("SELECT COUNT(*) FROM broker_message WHERE queue = %s", [queue], fetch=True)[0][0]

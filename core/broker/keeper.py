@@ -73,9 +73,15 @@ class LeaseKeeper:
     def renew(self) -> None:
         db = self.transport.db
         channels = list(self.transport.channels)
-        held = [row_id for channel in channels for row_id in channel.held_row_ids()]
+        held = [lease for channel in channels for lease in channel.held_leases()]
         if held:
-            db.set_visible_at(held, time.time() + self.transport.lease_seconds)
+            renewed = db.renew(held, time.time() + self.transport.lease_seconds)
+            still_held = {lease for channel in channels for lease in channel.held_leases()}
+            lost = [row_id for row_id, token in held if row_id not in renewed and (row_id, token) in still_held]
+            if lost:
+                # Our lease ran out (this thread stalled, or the database was away longer than a
+                # lease) and another worker may run these now; our ack will not delete its lease.
+                logger.warning("django:// lost the lease of %d message(s): %s", len(lost), lost[:20])
         for channel in channels:
             queues = channel.consumed_queues()
             if queues:

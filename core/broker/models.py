@@ -15,6 +15,14 @@ class Message(models.Model):
     # now + lease; the holder renews it while it lives; ack deletes the row.
     visible_at = models.FloatField(default=0)
     payload = models.TextField()
+    # The fencing token of the current delivery (CONVENTIONS.md §13): every delivery writes a fresh
+    # random one in its reservation statement; renew, ack and release name it, so a holder whose
+    # lease ran out touches nothing once another worker holds the row. 0 = not leased.
+    lease_token = models.BigIntegerField(default=0, db_default=0)
+    # How many times the message was delivered (a warm shutdown's give-back does not count). Above
+    # CELERY_BROKER_MAX_DELIVERIES the message goes to the dead-letter table instead.
+    # (Database defaults too: publishers insert with raw SQL, older ones without these columns.)
+    deliveries = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "broker_message"
@@ -56,3 +64,21 @@ class Binding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.exchange} -[{self.routing_key}]-> {self.queue}"
+
+
+class DeadLetter(models.Model):
+    """A message delivered more than CELERY_BROKER_MAX_DELIVERIES times (it kept killing or failing
+    its worker): kept here, out of the queue, until an operator requeues or deletes it in the admin."""
+
+    queue = models.CharField(max_length=200)
+    rank = models.PositiveSmallIntegerField(default=9)
+    payload = models.TextField()
+    deliveries = models.PositiveIntegerField(default=0)
+    died_at = models.FloatField(default=0, help_text="epoch seconds when it was moved here")
+
+    class Meta:
+        db_table = "broker_dead_letter"
+        verbose_name = "dead letter"
+
+    def __str__(self) -> str:
+        return f"{self.queue}#{self.pk} (dead)"

@@ -3,6 +3,10 @@
 - A delivery sets the row's `visible_at` to now + lease; ack deletes the row; reject-with-requeue and
   a clean shutdown set it back to 0. A worker killed with SIGKILL simply stops renewing: its rows
   become visible again when the lease runs out, so nothing is lost.
+- Whoever leases, fences: each reservation writes a fresh lease token, and renew, ack and release
+  act only on rows that still carry the holder's token (a holder whose lease ran out touches nothing).
+- A message delivered again carries `delivery_info['redelivered'] = True` and its `delivery_count`;
+  one delivered more than `max_deliveries` times goes to the dead-letter table instead.
 - While the worker lives, `LeaseKeeper` renews the leases of every message it holds (running tasks,
   prefetched ones, ETA tasks waiting in the worker), so nothing is delivered twice because it was slow.
 - Reservation is one statement: `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`
@@ -37,6 +41,21 @@ logger = logging.getLogger(__name__)
 
 MAX_PRIORITY = 9
 RESCAN_EVERY = 2.0  # seconds a scan may resume from where it last found work before starting at the head
+
+
+def _max_deliveries_setting() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "CELERY_BROKER_MAX_DELIVERIES", 10))
+
+
+def _task_of(payload: str) -> tuple[str | None, str | None]:
+    """(task name, task id) of a Celery message, for logs and the admin; (None, None) otherwise."""
+    try:
+        headers = json.loads(payload).get("headers") or {}
+        return headers.get("task"), headers.get("id")
+    except (ValueError, AttributeError):
+        return None, None
 
 
 def _worker_is_stopping() -> bool:
@@ -79,7 +98,7 @@ class Channel(virtual.Channel):
 
     def __init__(self, connection, **kwargs):
         super().__init__(connection, **kwargs)
-        self._held: dict[str, tuple[int, str]] = {}  # delivery tag -> (row id, queue), leased and unsettled
+        self._held: dict[str, tuple[int, int, str]] = {}  # delivery tag -> (row id, token, queue), unsettled
         self._no_ack_queues: set[str] = set()
         self._auto_delete_queues: set[str] = set()
         self._queue_expires: dict[str, float | None] = {}
@@ -187,7 +206,11 @@ class Channel(virtual.Channel):
                 self.queue_delete(queue)
 
     def basic_get(self, queue, no_ack=False, **kwargs):
-        rows = self._lease(queue, 1, take=no_ack)
+        while True:
+            leased = self._lease(queue, 1, take=no_ack)
+            rows = self._deliverable(leased, queue, no_ack)
+            if rows or not leased:
+                break  # else that one went to the dead-letter table: look for the next
         if not rows:
             return None
         payload = self._accept(rows[0], queue, no_ack)
@@ -218,17 +241,51 @@ class Channel(virtual.Channel):
             if rows:
                 self._found_nothing = False
                 self._next_queue = (self._next_queue + offset + 1) % len(queues)  # fair between queues
-                for row in rows:
+                for row in self._deliverable(rows, queue, no_ack):
                     callback(self._accept(row, queue, no_ack), queue)
                 return
         self._found_nothing = True
         raise Empty()
 
+    def _deliverable(self, rows, queue, no_ack):
+        """The rows to deliver; a leased row delivered more than `max_deliveries` times goes to the
+        dead-letter table instead (it kept killing or failing its worker)."""
+        limit = self.transport.max_deliveries
+        if no_ack or not limit or all(row[3] <= limit for row in rows):
+            return rows
+        deliver = []
+        for row in rows:
+            if row[3] <= limit:
+                deliver.append(row)
+                continue
+            row_id, _, payload, deliveries, token = row
+            try:
+                moved = self.db.dead_letter((row_id, token), time.time())
+            except DatabaseError as exc:  # the lease runs out and the next delivery tries again
+                logger.warning("django:// could not dead-letter message %s of queue %s: %s", row_id, queue, exc)
+                continue
+            if moved:
+                task, task_id = _task_of(payload)
+                logger.error(
+                    "django:// message %s of queue %s (task %s, id %s) was delivered %d times, more than "
+                    "CELERY_BROKER_MAX_DELIVERIES (%d): moved to the dead-letter table (admin: Dead letters)",
+                    row_id, queue, task, task_id, deliveries - 1, limit,
+                )  # fmt: skip
+        return deliver
+
     def _accept(self, row, queue, no_ack):
-        row_id, _, payload = row
+        row_id, _, payload, deliveries, token = row
         message = json.loads(payload)
+        properties = message["properties"]
         if not no_ack:
-            self._held[message["properties"]["delivery_tag"]] = (row_id, queue)
+            self._held[properties["delivery_tag"]] = (row_id, token, queue)
+        info = properties.get("delivery_info")
+        if isinstance(info, dict):
+            info["delivery_count"] = deliveries
+            if deliveries > 1:
+                info["redelivered"] = True
+        if deliveries > 1 and isinstance(message.get("headers"), dict):
+            message["headers"]["redelivered"] = True  # as kombu's Redis transport marks a restored message
         return message
 
     def _lease(self, queue, limit, *, take):
@@ -243,11 +300,12 @@ class Channel(virtual.Channel):
         if scan is not None and now - scan[2] > RESCAN_EVERY:
             scan = None
         ack_ids = self.transport.take_pending_acks()
+        token = sql.new_token()  # fresh for every delivery (CONVENTIONS.md §13)
         try:
-            rows = self._reserve(queue, limit, now, scan, take, ack_ids)
+            rows = self._reserve(queue, limit, now, scan, take, ack_ids, token)
             if not rows and scan is not None:
                 scan = None
-                rows = self._reserve(queue, limit, now, None, take, ())
+                rows = self._reserve(queue, limit, now, None, take, (), token)
         except OperationalError as exc:
             self.transport.return_pending_acks(ack_ids)
             if sql.is_busy(exc):
@@ -261,9 +319,9 @@ class Channel(virtual.Channel):
             self._scan[queue] = (last[1], last[0], scan[2] if scan else now)
         else:
             self._scan.pop(queue, None)
-        return rows
+        return [(*row, token) for row in rows]  # (id, rank, payload, deliveries, token)
 
-    def _reserve(self, queue, limit, now, scan, take, ack_ids):
+    def _reserve(self, queue, limit, now, scan, take, acks, token):
         return self.db.lease(
             queue,
             limit=limit,
@@ -271,7 +329,8 @@ class Channel(virtual.Channel):
             until=now + self.transport.lease_seconds,
             after=scan[:2] if scan else None,
             take=take,
-            ack_ids=ack_ids,
+            token=token,
+            acks=acks,
         )
 
     # --- settlement ------------------------------------------------------------------------------
@@ -281,25 +340,42 @@ class Channel(virtual.Channel):
         if held is None:
             return
         if requeue:
-            self._release_rows([held])
+            self._release_rows([held])  # a reject: the delivery counts (redelivered, dead-letter limit)
         else:
-            self.transport.ack_later(held[0])
+            self.transport.ack_later((held[0], held[1]))
         self.transport.wake()  # a prefetch slot is free
 
     def _release(self, delivery_tags):
+        """Give back what this channel holds unsettled (warm shutdown, connection loss): messages no
+        task finished with, so their delivery does not count towards the dead-letter limit."""
         held = [self._held.pop(tag) for tag in delivery_tags if tag in self._held]
         self.transport.flush_acks()
-        self._release_rows(held)
+        self._release_rows(held, uncount=True)
 
-    def _release_rows(self, held):
+    def _release_rows(self, held, *, uncount=False):
         if not held:
             return
-        self.db.set_visible_at([row_id for row_id, _ in held], 0)
-        for _, queue in held:
+        self.db.release([(row_id, token) for row_id, token, _ in held], uncount=uncount)
+        for _, _, queue in held:
             self._scan.pop(queue, None)  # the released rows lie behind the resume point
 
-    def held_row_ids(self) -> list[int]:
-        return [row_id for row_id, _ in list(self._held.values())]
+    def close(self):
+        """Give back what this channel holds, with the lease keeper stopped first: a renewal racing the
+        give-back must not extend what is given back (the token already makes it miss; stopping
+        first makes the order plain). The keeper resumes if other channels still consume or hold."""
+        if self.closed:
+            return super().close()
+        transport = self.transport
+        transport.keeper.stop()
+        try:
+            super().close()  # detaches the channel from its transport
+        finally:
+            if any(channel._consumers or channel._held for channel in transport.channels if channel is not self):
+                transport.keeper.ensure_running()
+
+    def held_leases(self) -> list[tuple[int, int]]:
+        """(row id, lease token) of every message this channel holds unsettled."""
+        return [(row_id, token) for row_id, token, _ in list(self._held.values())]
 
     def consumed_queues(self) -> list[str]:
         return list(self._active_queues)
@@ -329,9 +405,10 @@ class Transport(virtual.Transport):
         self.batch_size = int(options.get("batch_size", 100))
         self.ack_delay = float(options.get("ack_delay", 0.05))
         self.binding_cache_seconds = float(options.get("binding_cache_seconds", 1.0))
+        self.max_deliveries = int(options.get("max_deliveries") or _max_deliveries_setting())
         self.db = sql.PrivateDatabase(self.alias)
         self.keeper = LeaseKeeper(self)
-        self._acks: deque[int] = deque()
+        self._acks: deque[tuple[int, int]] = deque()  # (row id, lease token)
         self._oldest_ack = 0.0
         self._idle_wait = self.min_polling_interval
         self._next_channel = 0
@@ -361,12 +438,14 @@ class Transport(virtual.Transport):
         return super().establish_connection()
 
     def close_connection(self, connection):
+        # The keeper stops first: a renewal racing the give-back below must not lease again what is
+        # given back (the token check already makes it miss; stopping first makes it plain).
+        self.keeper.stop()
         try:
             self.flush_acks()
             super().close_connection(connection)  # closes channels: unacked leases are released
             self.flush_acks()
         finally:
-            self.keeper.stop()
             self.db.close()
             for fd in (self._wake_r, self._wake_w):
                 with contextlib.suppress(OSError):
@@ -375,12 +454,12 @@ class Transport(virtual.Transport):
 
     # --- acks ------------------------------------------------------------------------------------
 
-    def ack_later(self, row_id: int) -> None:
+    def ack_later(self, lease: tuple[int, int]) -> None:
         if not self._acks:
             self._oldest_ack = time.monotonic()
-        self._acks.append(row_id)
+        self._acks.append(lease)
 
-    def take_pending_acks(self) -> list[int]:
+    def take_pending_acks(self) -> list[tuple[int, int]]:
         taken = []
         while True:
             try:
@@ -395,13 +474,13 @@ class Transport(virtual.Transport):
         return bool(self._acks) and time.monotonic() - self._oldest_ack >= self.ack_delay
 
     def flush_acks(self) -> None:
-        row_ids = self.take_pending_acks()
-        if not row_ids:
+        leases = self.take_pending_acks()
+        if not leases:
             return
         try:
-            self.db.delete(row_ids)
+            self.db.delete(leases)
         except Exception:
-            self.return_pending_acks(row_ids)
+            self.return_pending_acks(leases)
             raise
 
     # --- the consumer loop -----------------------------------------------------------------------

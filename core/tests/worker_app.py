@@ -10,6 +10,8 @@ Test hooks, all off unless their environment variable is set (never used by the 
   sleeps first, e.g. "claims.services:adjudicate_claims_in_transaction=0.3" slows every chunk inside
   its transaction, whoever runs it (the coordinator or a chunk task). Patched in each worker process
   before its first task; a name that does not exist is logged and ignored.
+- TEST_BROKER_MAX_DELIVERIES=<n>: the django:// transport's `max_deliveries` option (deliveries
+  before a message goes to the dead-letter table), so a test need not wait for ten crashes.
 """
 
 import functools
@@ -34,6 +36,12 @@ def _delays(variable: str) -> dict[str, float]:
     pairs = (item.rsplit("=", 1) for item in os.environ.get(variable, "").split(",") if "=" in item)
     return {name.strip(): float(seconds) for name, seconds in pairs}
 
+
+if os.environ.get("TEST_BROKER_MAX_DELIVERIES"):
+    app.conf.broker_transport_options = {
+        **(app.conf.broker_transport_options or {}),
+        "max_deliveries": int(os.environ["TEST_BROKER_MAX_DELIVERIES"]),
+    }
 
 TASK_DELAYS = _delays("TEST_TASK_DELAY")
 CALL_DELAYS = _delays("TEST_CALL_DELAY")
