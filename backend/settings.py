@@ -225,6 +225,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 
+# django://: a message delivered this many times (its worker died each time, or it was rejected again
+# and again) goes to the dead-letter table (admin: "Dead letters") instead of being delivered again.
+CELERY_BROKER_MAX_DELIVERIES = env.int("CELERY_BROKER_MAX_DELIVERIES", default=10)
+
 # Celery's Django fixup closes the database connection around every task unless this is set
 # (CONN_MAX_AGE alone is ignored); measured ~4x slower ORM tasks without it (DESIGN.md).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)

@@ -130,6 +130,17 @@ def _workers_on_the_other_broker(own: dict, timeout: float) -> dict[str, list[st
     return {maybe_sanitize_url(other): names} if names else {}
 
 
+def check_dead_letters() -> dict:
+    """django:// messages that were delivered CELERY_BROKER_MAX_DELIVERIES times and parked: each is a
+    task that did not run, for an operator to requeue or delete (the table is empty on other brokers)."""
+    from core.broker.dead_letters import dead_letter_count
+
+    count = dead_letter_count()
+    if count:
+        raise RuntimeError(f"{count} message(s) in the dead-letter table: requeue or delete them in the admin")
+    return {"count": 0}
+
+
 def check_disk() -> dict:
     usage = shutil.disk_usage(settings.DATA_DIR)
     free_mb = usage.free // (1024 * 1024)
@@ -146,6 +157,7 @@ def run_health_checks(*, ping_workers: bool = True, ping_timeout: float = 1.0) -
         "cache": _timed(check_cache),
         "broker": _timed(check_broker),
         "disk": _timed(check_disk),
+        "dead_letters": _timed(check_dead_letters),
     }
     if ping_workers:
         depths = checks["broker"].get("queues")

@@ -26,7 +26,7 @@ def broker_down():
 def test_a_healthy_system_reports_every_component_up_with_its_latency():
     summary = run_health_checks(ping_workers=False)
     assert summary["healthy"] is True
-    for name in ("database", "cache", "broker", "disk"):
+    for name in ("database", "cache", "broker", "disk", "dead_letters"):
         assert summary["checks"][name]["status"] == "up", summary["checks"][name]
         assert summary["checks"][name]["latency_ms"] >= 0
     assert set(summary["checks"]["broker"]["queues"]) == {"default", "cache", "reports", "monitoring"}
@@ -80,3 +80,14 @@ def test_the_endpoint_gives_staff_the_details_and_503_when_down(client, broker_d
     response = client.get("/health/")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["status"] == "down"
+
+
+def test_a_parked_poison_message_makes_the_system_unhealthy_until_an_operator_acts():
+    from core.broker.models import DeadLetter
+
+    letter = DeadLetter.objects.create(queue="default", payload="{}", deliveries=10)
+    summary = run_health_checks(ping_workers=False)
+    assert summary["healthy"] is False
+    assert "1 message(s) in the dead-letter table" in summary["checks"]["dead_letters"]["error"]
+    letter.delete()
+    assert run_health_checks(ping_workers=False)["checks"]["dead_letters"]["status"] == "up"
