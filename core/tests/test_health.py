@@ -17,6 +17,9 @@ NOBODY_LISTENS = "redis://127.0.0.1:1/0"  # port 1: connection refused at once
 def broker_down():
     # The checks open fresh connections from app.conf. (Never close app.pool here: it is kombu's
     # process-wide pool for the real broker, and a closed pool refuses every later publish.)
+    # The process-wide pools are made lazily from the URL of the moment: make them now, on the real
+    # broker, so that a later test's app.control does not inherit a pool bound to the dead one.
+    assert app.pool is not None and app.amqp.producer_pool is not None
     original = app.conf.broker_url
     app.conf.broker_url = NOBODY_LISTENS
     yield
