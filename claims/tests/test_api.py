@@ -396,3 +396,10 @@ def test_it_shows_a_bulk_jobs_progress(api):
     assert body["percent_done"] == 75.0
     assert body["duration_seconds"] == 12.5
     assert api.get("/api/bulk-jobs/999999/").status_code == 404
+
+
+def test_claim_ids_beyond_the_databases_integer_range_are_a_clear_400_not_a_500(api):
+    response = api.post("/api/bulk-jobs/", {"claim_ids": [1, 10**30]}, format="json")
+    assert response.status_code == 400
+    assert "at most 9223372036854775807" in response.json()["claim_ids"][0]
+    assert api.get(f"/api/bulk-jobs/{10**30}/").status_code == 404
