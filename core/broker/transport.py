@@ -29,6 +29,7 @@ import select
 import time
 from collections import deque
 from queue import Empty
+from urllib.parse import urlsplit
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from kombu.transport import virtual
@@ -62,6 +63,25 @@ def _worker_is_stopping() -> bool:
     from celery.worker import state
 
     return state.should_stop is not None or state.should_terminate is not None
+
+
+def database_alias(url: str | None, option: str | None = None) -> str:
+    """The Django database alias a `django://[alias]` URL (or the `database_alias` option) names.
+
+    An alias missing from settings.DATABASES is a ValueError (as kombu's Redis transport refuses a bad
+    database number in its URL), raised when kombu builds the transport, before any connection attempt:
+    retrying cannot fix a typo. kombu's default hostname (`localhost`, no scheme) names nothing.
+    """
+    from django.db import connections
+
+    named = urlsplit(url).netloc if url and "://" in url else ""
+    if named and option and named != option:
+        raise ValueError(f"django://{named} names database {named!r} but transport option database_alias is {option!r}")
+    alias = named or option or "default"
+    if alias not in connections.settings:
+        known = ", ".join(sorted(connections.settings))
+        raise ValueError(f"django://{alias}: no database {alias!r} in settings.DATABASES (known: {known})")
+    return alias
 
 
 class QoS(virtual.QoS):
@@ -400,7 +420,7 @@ class Transport(virtual.Transport):
     def __init__(self, client, **kwargs):
         super().__init__(client, **kwargs)
         options = client.transport_options
-        self.alias = options.get("database_alias", "default")
+        self.alias = database_alias(client.hostname, options.get("database_alias"))
         self.lease_seconds = float(options.get("visibility_timeout", 60))
         self.batch_size = int(options.get("batch_size", 100))
         self.ack_delay = float(options.get("ack_delay", 0.05))
@@ -412,9 +432,10 @@ class Transport(virtual.Transport):
         self._oldest_ack = 0.0
         self._idle_wait = self.min_polling_interval
         self._next_channel = 0
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
+        # The wake-up pipe and the private connection are opened by establish_connection: kombu builds
+        # a transport for a Connection that may never connect (as_uri, a health probe while the database
+        # is down), and nothing would close them then.
+        self._wake_r = self._wake_w = -1
 
     # The URL is just "django://": no host, no credentials (the database comes from Django's settings).
     can_parse_url = True
@@ -435,6 +456,10 @@ class Transport(virtual.Transport):
         if not apps.ready and not apps.loading:
             django.setup()  # `celery inspect ...` and other clients that never set Django up
         self.db.run("SELECT 1")  # fail fast (and let kombu retry) if the database is down
+        if self._wake_r < 0:
+            self._wake_r, self._wake_w = os.pipe()
+            os.set_blocking(self._wake_r, False)
+            os.set_blocking(self._wake_w, False)
         return super().establish_connection()
 
     def close_connection(self, connection):
