@@ -85,3 +85,23 @@ def _kill_worker_before_the_ack(sender=None, **kwargs):
         return
     Path(marker).write_text("killed\n")
     os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+# Shutdown hooks (test_broker_shutdown.py):
+# - TEST_SHUTDOWN_MARGIN=<seconds>: core.broker.SHUTDOWN_MARGIN, the watchdog's margin past the longest
+#   task time limit, so a test need not wait minutes for it.
+# - TEST_HANG_AT_POOL_FINISH=1: billiard's Pool._help_stuff_finish (the pool finaliser at exit) blocks
+#   for good in the main process, as the hang seen in production did.
+if os.environ.get("TEST_SHUTDOWN_MARGIN"):
+    import core.broker
+
+    core.broker.SHUTDOWN_MARGIN = float(os.environ["TEST_SHUTDOWN_MARGIN"])
+
+if os.environ.get("TEST_HANG_AT_POOL_FINISH") == "1":
+    from billiard.pool import Pool as _BilliardPool
+
+    def _hang(*args, **kwargs):
+        logger.warning("TEST_HANG_AT_POOL_FINISH: hanging in Pool._help_stuff_finish")
+        time.sleep(3600)
+
+    _BilliardPool._help_stuff_finish = staticmethod(_hang)
