@@ -15,6 +15,7 @@ from claims.adjudication.reasons import DESCRIPTIONS
 from claims.models import BenefitLedger, BulkClaimChunk, BulkClaimJob, Claim, ClaimLine, PreAuthorisation, TariffCode
 from claims.selectors import bulk_job_duration, bulk_job_percent_done
 from claims.services import BulkInputError, bulk_job_failed_claim_ids, bulk_job_start
+from core.admin import ReadOnlyAdmin
 from providers.models import Provider
 
 ADJUDICATION_LINE_FIELDS = ("eligible_amount", "copay_amount", "benefit_amount", "benefit_code", "outcome", "reasons")
@@ -123,19 +124,6 @@ class ClaimAdmin(admin.ModelAdmin):
 
     def has_adjudicate_permission(self, request):
         return request.user.has_perm("claims.add_bulkclaimjob")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows a service writes: to read, never to edit by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(BulkClaimJob)

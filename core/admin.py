@@ -4,8 +4,21 @@ from django.utils import timezone
 from .models import BeatLock
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows a service writes: to read, never to edit by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(BeatLock)
-class BeatLockAdmin(admin.ModelAdmin):
+class BeatLockAdmin(ReadOnlyAdmin):
     """Who runs beat: the holder renews its lease; a second beat waits as a standby (core/beat_lock.py).
 
     Read-only: the lease is the beats' business. To hand over at once, stop the holding beat cleanly
@@ -19,12 +32,3 @@ class BeatLockAdmin(admin.ModelAdmin):
     def held(self, obj: BeatLock) -> bool:
         # A lease that ran out without a release (its beat died) counts as free: a standby may take it.
         return bool(obj.holder) and obj.expires_at > timezone.now()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

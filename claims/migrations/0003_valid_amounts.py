@@ -9,6 +9,8 @@ from decimal import Decimal
 import django.core.validators
 from django.db import migrations, models
 
+from core.migration_checks import refuse_rows_that_break
+
 POSITIVE_MONEY = [django.core.validators.MinValueValidator(Decimal("0.01"), "Enter an amount of at least 0.01.")]
 NOT_NEGATIVE_MONEY = [django.core.validators.MinValueValidator(Decimal("0"), "Enter an amount of 0 or more.")]
 
@@ -58,26 +60,7 @@ CONSTRAINTS = {
 }  # fmt: skip
 
 
-class RowsBreakConstraints(Exception):
-    """Existing rows would break a constraint this migration adds."""
-
-
-def refuse_rows_that_break_the_constraints(apps, schema_editor):
-    problems = []
-    for model_name, constraints in CONSTRAINTS.items():
-        model = apps.get_model("claims", model_name)
-        for constraint in constraints:
-            count = model._default_manager.using(schema_editor.connection.alias).exclude(constraint.condition).count()
-            if count:
-                problems.append(
-                    f"table {model._meta.db_table}: {count} row(s) break {constraint.name} "
-                    f"({constraint.violation_error_message})"
-                )
-    if problems:
-        raise RowsBreakConstraints(
-            "claims.0003_valid_amounts cannot add its constraints; correct or remove these rows, then migrate "
-            "again:\n  " + "\n  ".join(problems)
-        )
+refuse_rows_that_break_the_constraints = refuse_rows_that_break("claims", "0003_valid_amounts", CONSTRAINTS)
 
 
 class Migration(migrations.Migration):

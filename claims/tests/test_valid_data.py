@@ -26,6 +26,7 @@ from claims.tests.factories import (
     WaitingPeriodFactory,
 )
 from claims.tests.test_invalid_lines import checks_off
+from core.migration_checks import RowsBreakConstraints
 from members.models import BenefitCategory, WaitingPeriod
 
 pytestmark = pytest.mark.django_db
@@ -299,7 +300,7 @@ def test_a_migration_names_the_table_and_the_count_of_rows_that_break_its_constr
     module.refuse_rows_that_break_the_constraints(apps, editor)  # nothing breaks them yet
     with checks_off(Claim, ClaimLine, BenefitCategory, WaitingPeriod):
         make()
-    with pytest.raises(module.RowsBreakConstraints) as error:
+    with pytest.raises(RowsBreakConstraints) as error:
         module.refuse_rows_that_break_the_constraints(apps, editor)
     message = str(error.value)
     assert [line.split(" (")[0].strip() for line in message.splitlines()[1:]] == expected

@@ -9,6 +9,8 @@ from decimal import Decimal
 import django.core.validators
 from django.db import migrations, models
 
+from core.migration_checks import refuse_rows_that_break
+
 NOT_NEGATIVE = [django.core.validators.MinValueValidator(Decimal("0"), "Enter 0 or more (leave empty for no limit).")]
 PERCENT = [
     django.core.validators.MinValueValidator(0, "Enter a percentage from 0 to 100."),
@@ -46,26 +48,7 @@ CONSTRAINTS = {
 }  # fmt: skip
 
 
-class RowsBreakConstraints(Exception):
-    """Existing rows would break a constraint this migration adds."""
-
-
-def refuse_rows_that_break_the_constraints(apps, schema_editor):
-    problems = []
-    for model_name, constraints in CONSTRAINTS.items():
-        model = apps.get_model("members", model_name)
-        for constraint in constraints:
-            count = model._default_manager.using(schema_editor.connection.alias).exclude(constraint.condition).count()
-            if count:
-                problems.append(
-                    f"table {model._meta.db_table}: {count} row(s) break {constraint.name} "
-                    f"({constraint.violation_error_message})"
-                )
-    if problems:
-        raise RowsBreakConstraints(
-            "members.0002_valid_benefits cannot add its constraints; correct or remove these rows, then migrate "
-            "again:\n  " + "\n  ".join(problems)
-        )
+refuse_rows_that_break_the_constraints = refuse_rows_that_break("members", "0002_valid_benefits", CONSTRAINTS)
 
 
 class Migration(migrations.Migration):
