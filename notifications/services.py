@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from members.models import Member
 from notifications.models import Notification
-from notifications.privacy import NotificationRejected, mask_email, notification_problem
+from notifications.privacy import NotificationRejected, mask_email, notification_problem, printable
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +55,9 @@ def notification_create(
     problem = notification_problem(recipient=recipient, subject=subject, body=body)
     fields = {
         "idempotency_key": key,
-        "recipient": str(recipient)[:320],
-        "subject": str(subject)[:1000],
+        # A refused value is kept for the admin as far as it can be stored (no NUL in PostgreSQL).
+        "recipient": printable(str(recipient))[:320],
+        "subject": printable(str(subject))[:1000],
         "body": str(body) if problem is None else "",  # a refused body is not kept: it may be huge
         "html_body": html_body or "",
         "template": template,

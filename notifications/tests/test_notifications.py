@@ -50,6 +50,13 @@ def test_it_masks_addresses_wherever_they_appear():
         ("user@example.com", "Hi", "", "message is empty"),
         ("user@example.com", "Hi", "x" * (256 * 1024 + 1), "message is larger than"),
         ("user@example.com", None, "ok", "must be text"),
+        # Every control character is refused at the call, never in the worker (issue 10).
+        ("user@example.com", "Claim\vApproved", "ok", "subject contains a control character"),
+        ("user@example.com", "Claim\tApproved", "ok", "subject contains a control character"),
+        ("user@example.com", "Claim\u2028Approved", "ok", "subject contains a control character"),
+        ("user\x00@example.com", "Hi", "ok", "recipient is not a valid e-mail address"),
+        ("user@exam\x7fple.com", "Hi", "ok", "recipient is not a valid e-mail address"),
+        ("user@example.com", "Hi", "Body with a \x00 in it", "message contains a NUL character"),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_error_and_kept_as_rejected(smtp_settings, smtp_server, recipient, subject,
