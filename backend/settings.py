@@ -27,6 +27,23 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-dev-only-key"  # noqa: S105 - development only, guarded by DEBUG
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"] if DEBUG else [])
 
+# --- HTTPS and cookies: secure by default in production (`manage.py check --deploy` is clean) --------
+# Cookies only over HTTPS, and the CSRF cookie out of JavaScript's reach; development (DEBUG on) serves
+# plain HTTP on 127.0.0.1, so there the defaults are off.
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_HTTPONLY = True
+# HSTS: browsers use HTTPS only for this long (seconds). Start low when first enabling HTTPS.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)  # opt-in: hard to undo
+# Opt-in: redirect plain HTTP to HTTPS here (off when a proxy or load balancer already does).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Opt-in, only behind a proxy that sets X-Forwarded-Proto and strips it from clients' requests.
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

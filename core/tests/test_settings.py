@@ -109,3 +109,29 @@ def test_in_production_the_database_mode_is_chosen_explicitly(choice):
     mode = json.loads(settings_in_a_fresh_process(**PRODUCTION, **choice).stdout)
     assert (mode["broker"], mode["backend"]) == ("django://", "django-db")
     assert mode["cache"].endswith("DatabaseCache")
+
+
+def test_check_deploy_is_clean_with_the_production_values(tmp_path):
+    production = {
+        "PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "backend.settings", "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "k" * 20 + "-production-like-secret-" + "q" * 20, "DJANGO_ALLOWED_HOSTS": "claims.example.org",
+        "DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}", "REDIS_URL": "",
+        "CELERY_BROKER_URL": "", "CELERY_RESULT_BACKEND": "", "SECURE_SSL_REDIRECT": "1", "SECURE_HSTS_PRELOAD": "1",
+    }  # fmt: skip
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
+                            env=production, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_in_production_cookies_are_secure_and_the_csrf_cookie_is_http_only():
+    code = ("import json, django; django.setup(); from django.conf import settings as s; print(json.dumps("
+            "[s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.CSRF_COOKIE_HTTPONLY, s.SECURE_HSTS_SECONDS]))")
+    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "backend.settings", "DATA_DIR": str(ROOT / "data"),
+            "REDIS_URL": "", "CELERY_BROKER_URL": "", "CELERY_RESULT_BACKEND": ""}  # fmt: skip
+    production = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                                env={**base, **PRODUCTION})  # fmt: skip
+    assert json.loads(production.stdout) == [True, True, True, 31_536_000], production.stderr
+    development = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                                 env={**base, "DJANGO_DEBUG": "1"})  # fmt: skip
+    assert json.loads(development.stdout) == [False, False, True, 0]  # plain HTTP on 127.0.0.1
