@@ -6,12 +6,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from claims.api.bulk_jobs import BulkJobDetailApi, BulkJobsApi
 from claims.api.claims import ClaimBatchApi, ClaimDetailApi, ClaimsApi
 from claims.api.reference import PlansApi, TariffsApi
+from core.views import TokenLoginView
 from members.api import MemberBalancesApi
 from reports.api import ReportDetailApi, ReportsApi
 
 app_name = "api"
 
 urlpatterns = [
+    # POST username + password -> {"token": ...}; throttled with the admin login by django-axes.
+    path("token/", TokenLoginView.as_view(), name="token"),
     path("claims/", ClaimsApi.as_view(), name="claims"),
     path("claims/batch/", ClaimBatchApi.as_view(), name="claims-batch"),  # before the detail: 'batch' is reserved
     path("claims/<str:claim_number>/", ClaimDetailApi.as_view(), name="claim-detail"),

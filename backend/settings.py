@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",  # last, as django-axes asks: login throttling for the admin and the API token endpoint
 ]
 
 MIDDLEWARE = [
@@ -73,7 +74,25 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a lock-out into its 429 response
 ]
+
+# --- Login throttling (django-axes): the admin login and POST /api/token/ ---------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked out
+# for AXES_COOLOFF_HOURS (429 with a plain message); a staff user unlocks it earlier by deleting the
+# "access attempts" row in the admin (or `manage.py axes_reset`). A success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair: one address cannot lock out everyone
+AXES_RESET_ON_SUCCESS = True
+AXES_COOLOFF_MESSAGE = (
+    "Too many failed logins for this account from this address: try again later, or ask an administrator to "
+    "unlock it."
+)
 
 ROOT_URLCONF = "backend.urls"
 WSGI_APPLICATION = "backend.wsgi.application"
