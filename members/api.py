@@ -9,6 +9,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.permissions import API_PERMISSIONS
+from members.models import Member
 from members.selectors import member_balances, member_get
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -46,6 +48,9 @@ class MemberBalancesSerializer(serializers.Serializer):
 
 
 class MemberBalancesApi(APIView):
+    permission_classes = API_PERMISSIONS
+    permission_model = Member
+
     @extend_schema(
         summary="A member's benefit balances",
         description="Per benefit category of the member's plan: limits, used and remaining, for the member and "

@@ -11,6 +11,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.permissions import API_PERMISSIONS
 from reports.models import DailyReport
 
 HEADLINE = (
@@ -35,11 +36,16 @@ class ReportSerializer(serializers.ModelSerializer):
 class ReportsApi(ListAPIView):
     """Newest first, paginated."""
 
+    permission_classes = API_PERMISSIONS
+    permission_model = DailyReport
     serializer_class = ReportSummarySerializer
     queryset = DailyReport.objects.defer("content").order_by("-day")
 
 
 class ReportDetailApi(APIView):
+    permission_classes = API_PERMISSIONS
+    permission_model = DailyReport
+
     @extend_schema(summary="One day's claims report with every figure", responses=ReportSerializer)
     def get(self, request, day: str):
         try:

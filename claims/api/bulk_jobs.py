@@ -6,23 +6,15 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from claims.models import BulkClaimJob
 from claims.selectors import bulk_job_duration, bulk_job_get, bulk_job_percent_done
 from claims.services import BulkInputError, bulk_job_failed_claim_ids, bulk_job_start
+from core.permissions import API_PERMISSIONS
 
 MAX_LISTED = 1000  # claims left pending listed in one response; the job's error says how many in all
-
-
-class CanStartBulkJobs(BasePermission):
-    """Adjudicating claims in bulk is a back-office decision, not something every API user may start."""
-
-    message = "Starting a bulk job needs the 'claims.add_bulkclaimjob' permission."
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.has_perm("claims.add_bulkclaimjob"))
 
 
 class BulkJobInputSerializer(serializers.Serializer):
@@ -74,7 +66,9 @@ class BulkJobSerializer(serializers.Serializer):
 
 
 class BulkJobsApi(APIView):
-    permission_classes = [IsAuthenticated, CanStartBulkJobs]
+    # Adjudicating claims in bulk is a back-office decision: POST needs claims.add_bulkclaimjob.
+    permission_classes = API_PERMISSIONS
+    permission_model = BulkClaimJob
 
     @extend_schema(
         summary="Start a bulk adjudication job",
@@ -95,6 +89,9 @@ class BulkJobsApi(APIView):
 
 
 class BulkJobDetailApi(APIView):
+    permission_classes = API_PERMISSIONS
+    permission_model = BulkClaimJob
+
     @extend_schema(summary="A bulk job's progress", responses=BulkJobSerializer)
     def get(self, request, job_id: int):
         job = bulk_job_get(job_id=job_id)

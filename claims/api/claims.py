@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from claims.models import Claim
 from claims.selectors import claim_get, claims_list, reasons_explained
 from claims.submission import ClaimSubmissionError, claim_submit, claims_submit_batch
+from core.permissions import API_PERMISSIONS
 
 MAX_LINES = 50
 MAX_BATCH = 500
@@ -147,6 +148,9 @@ def _claim_url(claim: Claim) -> str:
 
 
 class ClaimsApi(APIView):
+    permission_classes = API_PERMISSIONS
+    permission_model = Claim  # GET view_claim, POST add_claim
+
     @extend_schema(
         summary="List claims",
         operation_id="claims_list",
@@ -188,6 +192,9 @@ class ClaimsApi(APIView):
 
 
 class ClaimBatchApi(APIView):
+    permission_classes = API_PERMISSIONS
+    required_permissions = {"POST": ["claims.add_claim"]}
+
     @extend_schema(
         summary="Submit a batch of claims, all or nothing",
         description=f"1 to {MAX_BATCH} claims. When any claim has an error none is stored, and the 400 "
@@ -225,6 +232,9 @@ def _batch_refused(errors: dict) -> Response:
 
 
 class ClaimDetailApi(APIView):
+    permission_classes = API_PERMISSIONS
+    permission_model = Claim
+
     @extend_schema(summary="A claim with its lines and their adjudication", responses=ClaimOutputSerializer)
     def get(self, request, claim_number: str):
         claim = claim_get(claim_number=claim_number)

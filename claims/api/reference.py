@@ -11,8 +11,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from claims.models import TariffCode
 from core import cache as reference_cache
-from members.models import BenefitCode
+from core.permissions import API_PERMISSIONS
+from members.models import BenefitCode, Plan
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -63,6 +65,9 @@ def _day(request):
 
 
 class PlansApi(APIView):
+    permission_classes = API_PERMISSIONS
+    permission_model = Plan
+
     @extend_schema(
         summary="Plans in effect on a day, with their benefit categories",
         parameters=[OpenApiParameter("date", str, description="YYYY-MM-DD; today (UTC) when absent")],
@@ -84,6 +89,9 @@ class PlansApi(APIView):
 
 
 class TariffsApi(APIView):
+    permission_classes = API_PERMISSIONS
+    permission_model = TariffCode
+
     @extend_schema(
         summary="The tariff price list valid on a day",
         parameters=[OpenApiParameter("date", str, description="YYYY-MM-DD; today (UTC) when absent")],

@@ -1,0 +1,108 @@
+"""The roles (issue 10): Django groups with the model permissions each needs; the admin and the API read them.
+
+Permissions are made by post_migrate, after every migration, so this migration makes them first
+(create_permissions per app). A group that exists already is left as it is: an admin's later edit to
+a role survives a re-run or a new database copied from an old one. The README "Security" table says
+the same as ROLES below.
+"""
+
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+ALL = ("view", "add", "change", "delete")
+VIEW = ("view",)
+
+# role -> [(app_label, model or "*" for every model of the app, actions)]
+ROLES = {
+    "claims assessor": [
+        ("claims", "claim", ("view", "add", "change")),
+        ("claims", "claimline", VIEW),
+        ("claims", "tariffcode", VIEW),
+        ("claims", "preauthorisation", VIEW),
+        ("claims", "benefitledger", VIEW),
+        ("claims", "bulkclaimjob", ("view", "add")),
+        ("members", "member", VIEW),
+        ("members", "plan", VIEW),
+        ("providers", "provider", VIEW),
+        ("reports", "dailyreport", VIEW),
+    ],
+    "claims administrator": [
+        ("claims", "*", ALL),  # claims, lines, tariffs, pre-auths, ledger, bulk jobs and their chunks
+        ("members", "*", ALL),  # members, schemes, plans, benefits, waiting periods
+        ("providers", "*", ALL),
+        ("reports", "dailyreport", VIEW),
+    ],
+    "operator": [  # the platform and its health; no personal data
+        ("django_celery_beat", "*", ALL),
+        ("django_celery_results", "*", ALL),
+        ("broker", "*", ALL),
+        ("core", "beatlock", ALL),
+        ("axes", "accessattempt", ALL),  # deleting one unlocks a login
+        ("claims", "bulkclaimjob", VIEW),
+    ],
+    "member services": [
+        ("members", "member", ("view", "change")),
+        ("notifications", "notification", ("view", "add", "change")),
+        ("claims", "claim", VIEW),
+    ],
+}
+# The auditor reads everything the other roles touch, and changes nothing.
+ROLES["auditor"] = sorted({(app, model, VIEW) for grants in ROLES.values() for app, model, _ in grants})
+
+APPS = {app for grants in ROLES.values() for app, _, _ in grants}
+
+
+def role_permissions(Permission, grants, using):
+    found = []
+    for app_label, model, actions in grants:
+        for action in actions:
+            rows = Permission.objects.using(using).filter(content_type__app_label=app_label)
+            if model == "*":
+                rows = rows.filter(codename__startswith=f"{action}_")
+                if not rows.exists():
+                    raise LookupError(f"no {action} permission in the app {app_label}")
+            else:
+                rows = rows.filter(content_type__model=model, codename=f"{action}_{model}")
+                if not rows.exists():
+                    raise LookupError(f"no permission {app_label}.{action}_{model}")
+            found.extend(rows)
+    return found
+
+
+def roles_create(apps, schema_editor):
+    using = schema_editor.connection.alias
+    for label in sorted(APPS):
+        app_config = apps.get_app_config(label)
+        # A historical app config has no models module, and create_permissions skips an app without one.
+        stub = getattr(app_config, "models_module", None) is None
+        if stub:
+            app_config.models_module = True
+        create_permissions(app_config, verbosity=0, using=using, apps=apps)
+        if stub:
+            app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, grants in ROLES.items():
+        if Group.objects.using(using).filter(name=name).exists():
+            continue  # an admin may have edited it: theirs stands
+        group = Group.objects.using(using).create(name=name)
+        group.permissions.set(role_permissions(Permission, grants, using))
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("core", "0004_beat_lock"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("claims", "0003_valid_amounts"),
+        ("members", "0002_valid_benefits"),
+        ("providers", "0001_initial"),
+        ("notifications", "0003_relay_every_minute"),
+        ("reports", "0003_periodic_task"),
+        ("django_celery_beat", "0019_alter_periodictasks_options"),
+        ("django_celery_results", "0014_alter_taskresult_status"),
+        ("broker", "0002_fencing_and_dead_letters"),
+        ("axes", "0010_accessattemptexpiration"),
+    ]
+
+    operations = [migrations.RunPython(roles_create, migrations.RunPython.noop)]
