@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import io
 from types import SimpleNamespace
 
 import pytest
@@ -186,3 +187,37 @@ def test_an_operator_in_the_admin_sees_no_claims_or_members(client):
     index = client.get("/admin/").content.decode()
     assert "/admin/claims/claim/" not in index and "/admin/members/member/" not in index
     assert "/admin/claims/bulkclaimjob/" in index
+
+
+def test_seed_demo_data_makes_one_staff_user_per_role_once(monkeypatch):
+    from django.core.management import call_command
+
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-pass-1")
+    out = io.StringIO()
+    call_command("seed_demo_data", "--members", "5", "--claims", "5", stdout=out)
+    assert "demo-assessor" in out.getvalue() and "demo-pass-1" not in out.getvalue()
+    users = {u.username: u for u in User.objects.filter(username__startswith="demo-")}
+    assert {name: list(u.groups.values_list("name", flat=True)) for name, u in users.items()} == {
+        "demo-assessor": ["claims assessor"],
+        "demo-administrator": ["claims administrator"],
+        "demo-operator": ["operator"],
+        "demo-member-services": ["member services"],
+        "demo-auditor": ["auditor"],
+    }
+    assert all(u.is_staff and not u.is_superuser and u.check_password("demo-pass-1") for u in users.values())
+
+    monkeypatch.delenv("DEMO_PASSWORD")
+    out = io.StringIO()
+    call_command("seed_demo_data", "--members", "5", "--claims", "5", "--if-empty", stdout=out)
+    assert "Demo users" not in out.getvalue()  # nothing new, no password printed
+    assert User.objects.filter(username__startswith="demo-").count() == 5
+    assert User.objects.get(username="demo-auditor").check_password("demo-pass-1")  # kept
+
+
+def test_without_demo_password_a_random_one_is_printed_once():
+    from claims.demo.users import demo_users_ensure
+
+    created, password = demo_users_ensure()
+    assert len(created) == 5 and len(password) >= 12
+    assert User.objects.get(username="demo-operator").check_password(password)
+    assert demo_users_ensure() == ([], None)

@@ -1,5 +1,6 @@
 """`manage.py seed_demo_data --members N --claims M [--seed S]`: a demo scheme with pending claims."""
 
+import os
 import time
 from datetime import date
 
@@ -7,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from claims.demo import demo_data_seed
+from claims.demo.users import DEMO_USERS, demo_users_ensure
 from members.models import Scheme
 
 
@@ -14,7 +16,8 @@ class Command(BaseCommand):
     help = (
         "Create a demo scheme (plans, price list, providers, member families, waiting periods, "
         "pre-authorisations) and pending claims that reach every adjudication reason. "
-        "Deterministic for a seed; adds a new set when run again."
+        "Deterministic for a seed; adds a new set when run again. Also one staff user per role "
+        f"({', '.join(DEMO_USERS)}) if missing, with the password in DEMO_PASSWORD or a random one printed once."
     )
 
     def add_arguments(self, parser):
@@ -31,6 +34,7 @@ class Command(BaseCommand):
         for name, value in (("--members", members), ("--claims", claims)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise CommandError(f"{name} must be a positive whole number, not {value!r}")
+        self.demo_users()
         if options["if_empty"] and Scheme.objects.exists():
             self.stdout.write("The database already has a scheme: no demo data added.")
             return
@@ -45,3 +49,10 @@ class Command(BaseCommand):
         for key, value in counts.items():
             self.stdout.write(f"{key.replace('_', ' ')}: {value}")
         self.stdout.write(self.style.SUCCESS(f"Demo data created in {elapsed:.1f} s."))
+
+    def demo_users(self):
+        given = os.environ.get("DEMO_PASSWORD") or None
+        created, password = demo_users_ensure(given)
+        if created:
+            shown = "the one in DEMO_PASSWORD" if given else f"{password} (shown only now)"
+            self.stdout.write(f"Demo users {', '.join(created)} (staff, one per role), password: {shown}")
