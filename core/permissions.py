@@ -9,6 +9,7 @@ An authenticated user without the permission gets 403; an anonymous one 401 (IsA
 
 from __future__ import annotations
 
+from drf_spectacular.openapi import AutoSchema
 from rest_framework.permissions import BasePermission, IsAuthenticated
 
 ACTIONS = {"GET": "view", "HEAD": "view", "OPTIONS": "view", "POST": "add", "PUT": "change", "PATCH": "change",
@@ -55,3 +56,21 @@ class ModelPermission(BasePermission):
 
 # What an API view lists in permission_classes.
 API_PERMISSIONS = [IsAuthenticated, ModelPermission]
+
+
+class PermissionSchema(AutoSchema):
+    """drf-spectacular: a guarded operation documents 401 and 403 and the permission it needs."""
+
+    def _get_response_bodies(self, direction="response"):
+        bodies = super()._get_response_bodies(direction)
+        if direction != "response":
+            return bodies
+        explicit = getattr(self.view, "required_permissions", None)
+        if explicit is not None:
+            perms = explicit.get(self.method, [])
+        else:
+            perms = model_perms(self.view.permission_model, self.method)
+        bodies.setdefault("401", {"description": "No credentials, or a wrong token."})
+        needed = " and ".join(f"`{p}`" for p in perms) or "a permission"
+        bodies.setdefault("403", {"description": f"Logged in without the permission {needed}."})
+        return bodies

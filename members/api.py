@@ -9,7 +9,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.permissions import API_PERMISSIONS
+from core.permissions import API_PERMISSIONS, PermissionSchema
 from members.models import Member
 from members.selectors import member_balances, member_get
 
@@ -49,6 +49,7 @@ class MemberBalancesSerializer(serializers.Serializer):
 
 class MemberBalancesApi(APIView):
     permission_classes = API_PERMISSIONS
+    schema = PermissionSchema()
     permission_model = Member
 
     @extend_schema(

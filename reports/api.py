@@ -11,7 +11,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.permissions import API_PERMISSIONS
+from core.permissions import API_PERMISSIONS, PermissionSchema
 from reports.models import DailyReport
 
 HEADLINE = (
@@ -37,6 +37,7 @@ class ReportsApi(ListAPIView):
     """Newest first, paginated."""
 
     permission_classes = API_PERMISSIONS
+    schema = PermissionSchema()
     permission_model = DailyReport
     serializer_class = ReportSummarySerializer
     queryset = DailyReport.objects.defer("content").order_by("-day")
@@ -44,6 +45,7 @@ class ReportsApi(ListAPIView):
 
 class ReportDetailApi(APIView):
     permission_classes = API_PERMISSIONS
+    schema = PermissionSchema()
     permission_model = DailyReport
 
     @extend_schema(summary="One day's claims report with every figure", responses=ReportSerializer)

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from claims.models import BulkClaimJob
 from claims.selectors import bulk_job_duration, bulk_job_get, bulk_job_percent_done
 from claims.services import BulkInputError, bulk_job_failed_claim_ids, bulk_job_start
-from core.permissions import API_PERMISSIONS
+from core.permissions import API_PERMISSIONS, PermissionSchema
 
 MAX_LISTED = 1000  # claims left pending listed in one response; the job's error says how many in all
 
@@ -68,6 +68,7 @@ class BulkJobSerializer(serializers.Serializer):
 class BulkJobsApi(APIView):
     # Adjudicating claims in bulk is a back-office decision: POST needs claims.add_bulkclaimjob.
     permission_classes = API_PERMISSIONS
+    schema = PermissionSchema()
     permission_model = BulkClaimJob
 
     @extend_schema(
@@ -90,6 +91,7 @@ class BulkJobsApi(APIView):
 
 class BulkJobDetailApi(APIView):
     permission_classes = API_PERMISSIONS
+    schema = PermissionSchema()
     permission_model = BulkClaimJob
 
     @extend_schema(summary="A bulk job's progress", responses=BulkJobSerializer)

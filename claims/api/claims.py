@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from claims.models import Claim
 from claims.selectors import claim_get, claims_list, reasons_explained
 from claims.submission import ClaimSubmissionError, claim_submit, claims_submit_batch
-from core.permissions import API_PERMISSIONS
+from core.permissions import API_PERMISSIONS, PermissionSchema
 
 MAX_LINES = 50
 MAX_BATCH = 500
@@ -149,6 +149,7 @@ def _claim_url(claim: Claim) -> str:
 
 class ClaimsApi(APIView):
     permission_classes = API_PERMISSIONS
+    schema = PermissionSchema()
     permission_model = Claim  # GET view_claim, POST add_claim
 
     @extend_schema(
@@ -193,6 +194,7 @@ class ClaimsApi(APIView):
 
 class ClaimBatchApi(APIView):
     permission_classes = API_PERMISSIONS
+    schema = PermissionSchema()
     required_permissions = {"POST": ["claims.add_claim"]}
 
     @extend_schema(
@@ -233,6 +235,7 @@ def _batch_refused(errors: dict) -> Response:
 
 class ClaimDetailApi(APIView):
     permission_classes = API_PERMISSIONS
+    schema = PermissionSchema()
     permission_model = Claim
 
     @extend_schema(summary="A claim with its lines and their adjudication", responses=ClaimOutputSerializer)

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from claims.models import TariffCode
 from core import cache as reference_cache
-from core.permissions import API_PERMISSIONS
+from core.permissions import API_PERMISSIONS, PermissionSchema
 from members.models import BenefitCode, Plan
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -66,6 +66,7 @@ def _day(request):
 
 class PlansApi(APIView):
     permission_classes = API_PERMISSIONS
+    schema = PermissionSchema()
     permission_model = Plan
 
     @extend_schema(
@@ -90,6 +91,7 @@ class PlansApi(APIView):
 
 class TariffsApi(APIView):
     permission_classes = API_PERMISSIONS
+    schema = PermissionSchema()
     permission_model = TariffCode
 
     @extend_schema(

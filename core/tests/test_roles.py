@@ -221,3 +221,12 @@ def test_without_demo_password_a_random_one_is_printed_once():
     assert len(created) == 5 and len(password) >= 12
     assert User.objects.get(username="demo-operator").check_password(password)
     assert demo_users_ensure() == ([], None)
+
+
+def test_the_schema_documents_the_refusal_and_the_permission(admin_user):
+    client = APIClient()
+    client.force_authenticate(admin_user)
+    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+    assert "claims.view_claim" in paths["/api/claims/{claim_number}/"]["get"]["responses"]["403"]["description"]
+    assert "claims.add_bulkclaimjob" in paths["/api/bulk-jobs/"]["post"]["responses"]["403"]["description"]
+    assert "401" in paths["/api/reports/"]["get"]["responses"]
