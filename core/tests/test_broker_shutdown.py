@@ -40,6 +40,9 @@ def wait_timed(worker, signalled: float) -> tuple[float, int]:
     return time.monotonic() - signalled, code
 
 
+# The bound is the same code on every broker; on Redis, where Celery's own race still makes about 4 in 20
+# shutdowns wait for it (README), the test only costs the suite's time, so it runs on django:// only.
+@pytest.mark.skipif("broker_kind() != 'django'", reason="the bound is broker-agnostic; measured on django://")
 def test_twenty_warm_shutdowns_under_load_none_hangs(start_worker, record_file):
     """Two workers at a time, each with two pool processes and four prefetched messages per process,
     SIGTERM while they are busy with a stream of short tasks; ten rounds."""
