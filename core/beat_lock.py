@@ -46,16 +46,14 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = "beat"
-DEFAULT_LEASE_SECONDS = 90.0
 # EX_TEMPFAIL: "try again later". A supervisor restarts the beat, which then waits as the standby.
 EXIT_LOST = 75
 FREE_SINCE = datetime(1970, 1, 1, tzinfo=UTC)  # expires_at of a row nobody has held yet
 
 
 def lease_seconds() -> float:
-    """settings.BEAT_LOCK_SECONDS (from the environment), else the environment itself, else 90 s."""
-    # The environment is read here too so the value reaches beat before settings.py names it.
-    value = getattr(settings, "BEAT_LOCK_SECONDS", None) or os.environ.get("BEAT_LOCK_SECONDS") or DEFAULT_LEASE_SECONDS
+    """settings.BEAT_LOCK_SECONDS (from the environment, default 90 s)."""
+    value = settings.BEAT_LOCK_SECONDS
     seconds = float(value)
     if seconds <= 0:
         raise ValueError(f"BEAT_LOCK_SECONDS must be positive, got {value!r}")
