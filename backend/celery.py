@@ -3,18 +3,19 @@
 import logging
 import os
 
-from celery import Celery
 from celery.signals import beat_init, celeryd_after_setup, task_postrun, task_prerun
 from kombu.utils.url import maybe_sanitize_url
 
 from core import control as _control  # noqa: F401 - registers the `live_mode` remote-control command
 from core.beat_lock import hold_beat_lock
 from core.broker import register_transport
+from core.store_first import StoreFirstCelery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 register_transport()  # makes the broker URL django:// resolvable (kombu dropped its own in 4.0)
 
-app = Celery("backend")
+# Store-first tasks (e-mails, bulk jobs) called by name still publish ids only (core/store_first.py).
+app = StoreFirstCelery("backend")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 beat_init.connect(hold_beat_lock)  # one beat sends, a second one waits as its standby (issue 9)

@@ -10,12 +10,11 @@ import logging
 
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
-from celery.utils import uuid
 from django.conf import settings
-from django.db import transaction
 
 from core.cache_tasks import cache_warmup, cleanup_expired_cache  # noqa: F401 - the seed imports them from here
 from core.health import run_health_checks
+from core.store_first import StoreFirstTask
 from core.transient import TRANSIENT_ERRORS, retry_transient
 from notifications.tasks import send_notification_email  # noqa: F401 - the seed's name for it
 from reports.tasks import generate_daily_reports  # noqa: F401 - the seed imports it from here
@@ -23,32 +22,31 @@ from reports.tasks import generate_daily_reports  # noqa: F401 - the seed import
 logger = logging.getLogger(__name__)
 
 
-class BulkJobTask(DjangoTask):
+class BulkJobTask(StoreFirstTask, DjangoTask):
     """`process_bulk_claims.delay(claim_ids)` stores the job (with its claim IDs) and publishes only its id.
 
     The row is written in the caller's process and transaction and the message is published when that
-    commits, so a job is never lost between the two, the broker and the stored result carry `job_id`
-    and not a million IDs, and the sweep can always plan the job again from its row. Bad input raises
-    BulkInputError right here, in the caller.
+    commits (core/store_first.py), so a job is never lost between the two, the broker and the stored
+    result carry `job_id` and not a million IDs, and the sweep can always plan the job again from its
+    row. Bad input raises BulkInputError right here, in the caller.
     """
 
-    def apply_async(self, args=None, kwargs=None, task_id=None, **options):
+    message_arguments = frozenset({"job_id"})
+
+    def store(self, args: tuple, kwargs: dict) -> dict:
         from claims.services import bulk_job_create
 
-        kwargs = dict(kwargs or {})
         if args:
             if len(args) > 1 or "claim_ids" in kwargs:
                 raise TypeError("process_bulk_claims takes one positional argument, the list of claim IDs")
             kwargs["claim_ids"] = args[0]
-        if kwargs.get("job_id") is None:
-            job = bulk_job_create(claim_ids=kwargs.pop("claim_ids", None) or [])
-            kwargs = {"job_id": job.id}
-        elif kwargs.get("claim_ids") is not None:
+        if kwargs.get("job_id") is not None:
             raise TypeError("give process_bulk_claims claim_ids or job_id, not both")
-        task_id = task_id or uuid()
-        publish = super().apply_async
-        transaction.on_commit(lambda: publish(kwargs=kwargs, task_id=task_id, **options))
-        return self.AsyncResult(task_id)
+        unknown = sorted(set(kwargs) - {"claim_ids", "job_id"})
+        if unknown:
+            raise TypeError(f"process_bulk_claims got unexpected arguments: {', '.join(unknown)}")
+        job = bulk_job_create(claim_ids=kwargs.get("claim_ids") or [])
+        return {"job_id": job.id}
 
 
 # The coordinator decides chunks itself for BULK_COORDINATOR_SECONDS at most, then returns; the

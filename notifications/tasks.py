@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from celery import Task, shared_task
-from celery.utils import uuid
-from django.db import transaction
+from celery import shared_task
 
+from core.store_first import StoreFirstTask
 from core.transient import TRANSIENT_ERRORS, retry_transient
 from notifications.models import Notification
 from notifications.privacy import NotificationRejected, mask_email
@@ -32,37 +31,36 @@ class NotificationDeferred(RuntimeError):
     """This attempt failed in a way worth retrying (the server down, a 4xx reply)."""
 
 
-class NotificationTask(Task):
+class NotificationTask(StoreFirstTask):
     """`delay(recipient_email=..., subject=..., message=...)` stores the e-mail first and sends only its id.
 
     The row is written in the caller's process and transaction, and the message is published when that
     transaction commits; so the broker, the worker log, Flower and the result backend see
-    `{"notification_id": 7}` and never the address or the body. Bad input raises NotificationRejected
-    right here, in the caller (the row is kept as `rejected` unless the caller's transaction rolls back).
+    `{"notification_id": 7}` and never the address or the body, however the task is called (delay,
+    apply_async, send_task by name: core/store_first.py). Bad input raises NotificationRejected right
+    here, in the caller (the row is kept as `rejected` unless the caller's transaction rolls back).
     """
 
-    def apply_async(self, args=None, kwargs=None, task_id=None, **options):
-        kwargs = dict(kwargs or {})
-        if len(args or ()) > len(SEED_ARGUMENTS):
+    message_arguments = frozenset({"notification_id"})
+
+    def store(self, args: tuple, kwargs: dict) -> dict:
+        if len(args) > len(SEED_ARGUMENTS):
             raise TypeError(f"send_notification_email takes at most {len(SEED_ARGUMENTS)} positional arguments")
-        kwargs.update(zip(SEED_ARGUMENTS, args or (), strict=False))
+        kwargs.update(zip(SEED_ARGUMENTS, args, strict=False))
         unknown = sorted(set(kwargs) - ACCEPTED_ARGUMENTS)
         if unknown:  # fail here, in the caller, not later in a worker
             raise TypeError(f"send_notification_email got unexpected arguments: {', '.join(unknown)}")
-        if kwargs.get("notification_id") is None:
-            notification = notification_create(
-                recipient=kwargs.get("recipient_email"),
-                subject=kwargs.get("subject"),
-                body=kwargs.get("message"),
-                html_body=kwargs.get("html_message") or "",
-                idempotency_key=kwargs.get("idempotency_key"),
-                enqueue=False,
-            )
-            kwargs = {"notification_id": notification.id}
-        task_id = task_id or uuid()
-        publish = super().apply_async
-        transaction.on_commit(lambda: publish(kwargs=kwargs, task_id=task_id, **options))
-        return self.AsyncResult(task_id)
+        if kwargs.get("notification_id") is not None:
+            raise TypeError("give send_notification_email a notification_id alone, or the e-mail, not both")
+        notification = notification_create(
+            recipient=kwargs.get("recipient_email"),
+            subject=kwargs.get("subject"),
+            body=kwargs.get("message"),
+            html_body=kwargs.get("html_message") or "",
+            idempotency_key=kwargs.get("idempotency_key"),
+            enqueue=False,
+        )
+        return {"notification_id": notification.id}
 
 
 @shared_task(
@@ -85,7 +83,7 @@ def send_notification_email(
     notification_id: int | None = None,
 ) -> dict:
     """Send one e-mail (queue `default`); returns its notification id, status and masked recipient."""
-    if notification_id is None:  # called in-process, or published by name by another producer
+    if notification_id is None:  # called in-process: `send_notification_email(recipient_email=...)`
         notification_id = notification_create(
             recipient=recipient_email, subject=subject, body=message, html_body=html_message,
             idempotency_key=idempotency_key, enqueue=False,

@@ -12,6 +12,8 @@ Test hooks, all off unless their environment variable is set (never used by the 
   before its first task; a name that does not exist is logged and ignored.
 - TEST_BROKER_MAX_DELIVERIES=<n>: the django:// transport's `max_deliveries` option (deliveries
   before a message goes to the dead-letter table), so a test need not wait for ten crashes.
+- TEST_PUBLISH_LOG=<path>: every task message the worker publishes (body and headers, before the
+  transport encodes them) is appended to that file, to be searched for personal data.
 """
 
 import functools
@@ -22,7 +24,7 @@ import signal
 import time
 from pathlib import Path
 
-from celery.signals import task_prerun, task_success
+from celery.signals import before_task_publish, task_prerun, task_success
 
 from backend.celery import app
 from core.tests import probe_tasks  # noqa: F401 - registers the probe tasks
@@ -42,6 +44,14 @@ if os.environ.get("TEST_BROKER_MAX_DELIVERIES"):
         **(app.conf.broker_transport_options or {}),
         "max_deliveries": int(os.environ["TEST_BROKER_MAX_DELIVERIES"]),
     }
+
+if os.environ.get("TEST_PUBLISH_LOG"):
+
+    @before_task_publish.connect(weak=False)
+    def _record_published(body=None, headers=None, **kwargs):
+        with open(os.environ["TEST_PUBLISH_LOG"], "a", encoding="utf-8") as log:
+            log.write(f"{body!r} {headers!r}\n")
+
 
 TASK_DELAYS = _delays("TEST_TASK_DELAY")
 CALL_DELAYS = _delays("TEST_CALL_DELAY")
