@@ -1,11 +1,12 @@
 """The HTTP API under /api/ (included from backend/urls.py); every endpoint needs an authenticated user."""
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from claims.api.bulk_jobs import BulkJobDetailApi, BulkJobsApi
 from claims.api.claims import ClaimBatchApi, ClaimDetailApi, ClaimsApi
 from claims.api.reference import PlansApi, TariffsApi
+from core.api_docs import RedocDocsView, SwaggerDocsView
 from core.views import TokenLoginView
 from members.api import MemberBalancesApi
 from reports.api import ReportDetailApi, ReportsApi
@@ -31,5 +32,7 @@ urlpatterns = [
     path("reports/", ReportsApi.as_view(), name="reports"),
     path("reports/<str:day>/", ReportDetailApi.as_view(), name="report-detail"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Served from our own static files (no CDN): they work offline (core/api_docs.py).
+    path("docs/", SwaggerDocsView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", RedocDocsView.as_view(url_name="api:schema"), name="redoc"),
 ]

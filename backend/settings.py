@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc as static files: /api/docs/ needs no CDN
+    "core.metrics",  # /metrics: task counters written by the workers, read with the rest at scrape time
     "axes",  # last, as django-axes asks: login throttling for the admin and the API token endpoint
 ]
 
@@ -164,6 +166,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # drf-spectacular's default is AllowAny
+    # Served from our own static files (drf-spectacular-sidecar), not jsDelivr: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Broker, results and cache: one decision, shared by every process (DESIGN.md) ----------------
@@ -345,3 +351,12 @@ NOTIFICATION_MAX_BODY_BYTES = env.int("NOTIFICATION_MAX_BODY_BYTES", default=256
 
 # --- Health ---------------------------------------------------------------------------------------
 HEALTH_MIN_FREE_DISK_MB = env.int("HEALTH_MIN_FREE_DISK_MB", default=500)
+
+# --- Metrics (/metrics, core/metrics/) -----------------------------------------------------------
+# Prometheus scrapes with `Authorization: Bearer <METRICS_TOKEN>`; empty = only a logged-in staff user may read.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Seconds a health verdict computed for /metrics is kept in the cache (when no stored health run exists).
+METRICS_HEALTH_CACHE_SECONDS = env.int("METRICS_HEALTH_CACHE_SECONDS", default=30)
+# Seconds a worker process gathers its task counts before writing them to the database (one write per
+# task name and state, however many tasks ran).
+METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=1.0)
