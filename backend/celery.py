@@ -2,8 +2,9 @@
 
 import logging
 import os
+import time
 
-from celery.signals import beat_init, celeryd_after_setup, task_postrun, task_prerun
+from celery.signals import beat_init, before_task_publish, celeryd_after_setup, task_postrun, task_prerun
 from kombu.utils.url import maybe_sanitize_url
 
 from core import control as _control  # noqa: F401 - registers the `live_mode` remote-control command
@@ -64,3 +65,11 @@ def _drop_broken_database_connections(**kwargs):
     from core.transient import drop_broken_connections
 
     drop_broken_connections()
+
+
+@before_task_publish.connect
+def _stamp_publish_time(headers=None, **kwargs):
+    """Every task message carries its publish time (epoch seconds): Redis keeps none with a message, and
+    core.queues.queue_stats reads it to give the age of the oldest waiting message per queue."""
+    if headers is not None:
+        headers["published_at"] = time.time()
