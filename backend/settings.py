@@ -60,6 +60,10 @@ INSTALLED_APPS = [
     "claims",
     "notifications",
     "reports",
+    # Audit trail of admin edits on plans, tariffs, providers, members and claims (issue 11). Chosen over
+    # django-pghistory: it works on SQLite (the embedded default) as on PostgreSQL; pghistory needs
+    # PostgreSQL triggers.
+    "simple_history",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -77,7 +81,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # turns a lock-out into its 429 response
+    "simple_history.middleware.HistoryRequestMiddleware",  # the admin user who made a change, on its history row
 ]
+# History is an audit trail, not an undo: a revert would write a decided claim around the rules.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # --- Login throttling (django-axes): the admin login and POST /api/token/ ---------------------------
 # After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked out
@@ -217,6 +224,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_RESULT_EXTENDED = True  # task name and arguments in the results admin
+# Seconds a task result is kept. Redis: Celery stores each result with this TTL (SETEX), Redis expires it.
+# django-db: the daily cleanup (core/hygiene.py) deletes older rows in batches; 0 keeps results for ever.
 CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=7 * 24 * 3600)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -274,6 +283,12 @@ CELERY_BROKER_MAX_DELIVERIES = env.int("CELERY_BROKER_MAX_DELIVERIES", default=1
 # Celery's Django fixup closes the database connection around every task unless this is set
 # (CONN_MAX_AGE alone is ignored); measured ~4x slower ORM tasks without it (DESIGN.md).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+
+# A worker's pool process is replaced after this many tasks, or after a task that left it above this many
+# KiB resident, so a slow leak (or one huge bulk chunk's memory) does not stay with the worker for good.
+# Read by every `celery worker` (start_celery runs the same command); 0 = never.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=10_000) or None
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=512_000) or None
 
 # --- Beat: exactly one sends (core/beat_lock.py) -----------------------------------------------------
 # The beat lock's lease: the holder renews it every third, stops sending if it could not for two thirds;
@@ -348,6 +363,17 @@ NOTIFICATION_RELAY_SECONDS = env.int("NOTIFICATION_RELAY_SECONDS", default=60)
 NOTIFICATION_OVERDUE_SECONDS = env.int("NOTIFICATION_OVERDUE_SECONDS", default=1800)
 NOTIFICATION_MAX_SUBJECT_CHARS = env.int("NOTIFICATION_MAX_SUBJECT_CHARS", default=255)
 NOTIFICATION_MAX_BODY_BYTES = env.int("NOTIFICATION_MAX_BODY_BYTES", default=256 * 1024)
+
+# Days a sent, failed or rejected e-mail keeps its address, subject and body; the daily cleanup then
+# blanks them (the row, its status, claim and idempotency key stay: counts, and "one e-mail per key, ever").
+NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=90)
+
+# --- Data hygiene: the daily cleanup (core/hygiene.py, task cleanup_expired_cache at 03:00) -------
+# Rows deleted or blanked per statement, each statement its own short transaction (short locks).
+HYGIENE_BATCH_SIZE = env.int("HYGIENE_BATCH_SIZE", default=5000)
+# Seconds the cleanup works before it stops and reports what is left (the next day goes on); below the
+# task's soft time limit (300 s).
+HYGIENE_TIME_BUDGET_SECONDS = env.float("HYGIENE_TIME_BUDGET_SECONDS", default=240)
 
 # --- Health ---------------------------------------------------------------------------------------
 HEALTH_MIN_FREE_DISK_MB = env.int("HEALTH_MIN_FREE_DISK_MB", default=500)
