@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-embedded test-services lint bench-broker clean
+.PHONY: install run test test-embedded test-services lint bench-broker flower clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ run: install
 # The whole suite: on the embedded default, then on PostgreSQL + Redis and django:// on PostgreSQL.
 test: install
 	./scripts/test.sh
+
+# Flower, the seed's Celery monitor, on the configured broker (http://127.0.0.1:5555): basic auth from
+# FLOWER_BASIC_AUTH (environment or .env); without it, it refuses to start unless DJANGO_DEBUG is on.
+flower: install
+	./scripts/flower.sh
 
 lint: install
 	$(VENV)/bin/ruff check .
