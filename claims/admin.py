@@ -16,6 +16,7 @@ from claims.models import BenefitLedger, BulkClaimChunk, BulkClaimJob, Claim, Cl
 from claims.selectors import bulk_job_duration, bulk_job_percent_done
 from claims.services import BulkInputError, bulk_job_failed_claim_ids, bulk_job_start
 from core.admin import ReadOnlyAdmin
+from core.history_admin import AuditedAdmin
 from providers.models import Provider
 
 ADJUDICATION_LINE_FIELDS = ("eligible_amount", "copay_amount", "benefit_amount", "benefit_code", "outcome", "reasons")
@@ -76,7 +77,7 @@ class PracticeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Claim)
-class ClaimAdmin(admin.ModelAdmin):
+class ClaimAdmin(AuditedAdmin):  # "History": who changed what, when
     list_display = (
         "claim_number", "member", "practice_number", "service_date", "received_at", "status", "total_claimed",
         "total_benefit", "decided_at",
@@ -198,7 +199,7 @@ class BenefitLedgerAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TariffCode)
-class TariffCodeAdmin(admin.ModelAdmin):
+class TariffCodeAdmin(AuditedAdmin):  # "History": who changed what, when
     list_display = ("code", "description", "benefit_code", "unit_price", "valid_from", "valid_to")
     list_filter = ("benefit_code",)
     search_fields = ("^code", "description")

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
 from members.models import MONEY, BenefitCode, Member
 
@@ -30,6 +31,7 @@ class TariffCode(models.Model):
     unit_price = models.DecimalField(**MONEY, validators=POSITIVE_MONEY)
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True, help_text="empty = no end")
+    history = HistoricalRecords()  # audit trail of admin edits (issue 11); bulk writes bypass it
 
     class Meta:
         indexes = [models.Index(fields=["code", "valid_from"], name="tariff_code_from")]
@@ -102,6 +104,7 @@ class Claim(models.Model):
     total_benefit = models.DecimalField(**MONEY, default=0, validators=NOT_NEGATIVE_MONEY)
     decided_at = models.DateTimeField(null=True, blank=True)
     job = models.ForeignKey("BulkClaimJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    history = HistoricalRecords()  # audit trail of admin edits (issue 11); bulk writes bypass it
 
     class Meta:
         indexes = [models.Index(fields=["member", "service_date"], name="claim_member_date")]

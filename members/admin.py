@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from core.history_admin import AuditedAdmin
+
 from .models import BenefitCategory, Member, Plan, Scheme, WaitingPeriod
 
 
@@ -18,7 +20,7 @@ class BenefitCategoryInline(admin.TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(AuditedAdmin):  # "History": who changed what, when
     list_display = ("name", "code", "year", "scheme", "effective_from", "effective_to")
     list_filter = ("scheme", "year")
     search_fields = ("code", "name")
@@ -27,7 +29,7 @@ class PlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(BenefitCategory)
-class BenefitCategoryAdmin(admin.ModelAdmin):
+class BenefitCategoryAdmin(AuditedAdmin):  # "History": who changed what, when
     list_display = (
         "plan", "code", "annual_limit_member", "annual_limit_family", "copay_percent", "per_event_cap",
         "requires_preauth",
@@ -62,7 +64,7 @@ class WaitingPeriodInline(admin.TabularInline):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(AuditedAdmin):  # "History": who changed what, when
     list_display = (
         "__str__", "first_name", "last_name", "relationship", "plan", "status", "cover_start", "cover_end",
     )  # fmt: skip

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 # Form-level twin of the CheckConstraints: the message on the field in the admin.
@@ -40,6 +41,7 @@ class Plan(models.Model):
     year = models.PositiveSmallIntegerField()
     effective_from = models.DateField()
     effective_to = models.DateField()
+    history = HistoricalRecords()  # audit trail of admin edits (issue 11); bulk writes bypass it
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scheme", "code", "year"], name="plan_unique_per_year")]
@@ -62,6 +64,7 @@ class BenefitCategory(models.Model):
     )  # fmt: skip
     per_event_cap = models.DecimalField(**MONEY, null=True, blank=True, validators=NOT_NEGATIVE)
     requires_preauth = models.BooleanField(default=False)
+    history = HistoricalRecords()  # audit trail of admin edits (issue 11); bulk writes bypass it
 
     class Meta:
         verbose_name_plural = "benefit categories"
@@ -121,6 +124,7 @@ class Member(models.Model):
     join_date = models.DateField()
     cover_start = models.DateField()
     cover_end = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()  # audit trail of admin edits (issue 11); bulk writes bypass it
 
     class Meta:
         constraints = [

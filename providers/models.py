@@ -1,6 +1,7 @@
 """Healthcare providers, identified by their practice number."""
 
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 
 class Provider(models.Model):
@@ -22,6 +23,7 @@ class Provider(models.Model):
     name = models.CharField(max_length=200)
     discipline = models.CharField(max_length=20, choices=Discipline.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    history = HistoricalRecords()  # audit trail of admin edits (issue 11); bulk writes bypass it
 
     def __str__(self) -> str:
         return f"{self.practice_number} {self.name}"
