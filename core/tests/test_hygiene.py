@@ -200,4 +200,3 @@ def test_a_million_expired_results_are_cleaned_in_bounded_memory_and_short_state
         f"{sum(s for s, _ in log.deletes):.1f} s; "
         f"peak traced memory {peak / 1e6:.2f} MB"
     )
-

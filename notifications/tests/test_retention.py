@@ -51,7 +51,11 @@ def test_finished_emails_past_the_retention_lose_their_personal_data_and_keep_th
     assert all(blanked(row) for row in old)
     assert not blanked(in_flight) and not blanked(recent)
     kept = Notification.objects.get(id=old[0].id)
-    assert (kept.idempotency_key, kept.status, kept.message_id) == ("test:old-sent", "sent", "<old-sent@medaid.localhost>")
+    assert (kept.idempotency_key, kept.status, kept.message_id) == (
+        "test:old-sent",
+        "sent",
+        "<old-sent@medaid.localhost>",
+    )
     assert Notification.objects.count() == 5
 
     # Why the row stays: its key still promises "one e-mail per key, ever".

@@ -4,6 +4,10 @@ It runs the same `celery -A backend.celery ...` command lines an operator would 
 (printed first, so they can be copied) as child processes and supervises them: if one exits on its
 own the others are stopped and the command fails; Ctrl-C or SIGTERM stops them all gracefully and
 exits 0. POSIX only (process groups and signals).
+
+Worker settings (time limits, prefetch, CELERY_WORKER_MAX_TASKS_PER_CHILD and _MAX_MEMORY_PER_CHILD, ...)
+come from the app's configuration (backend/settings.py, namespace CELERY_), which the worker loads with
+`-A backend.celery`; these command lines pass no flag for them, so both ways of starting get the same values.
 """
 
 import contextlib
