@@ -4,6 +4,7 @@ Production is a set of environment values, not a separate code path.
 """
 
 import os
+from email.utils import getaddresses
 from pathlib import Path
 
 import environ
@@ -377,6 +378,17 @@ HYGIENE_TIME_BUDGET_SECONDS = env.float("HYGIENE_TIME_BUDGET_SECONDS", default=2
 
 # --- Health ---------------------------------------------------------------------------------------
 HEALTH_MIN_FREE_DISK_MB = env.int("HEALTH_MIN_FREE_DISK_MB", default=500)
+# Who is e-mailed when the health check turns unhealthy and when it recovers (through the notifications
+# outbox): DJANGO_ADMINS="Ops <ops@example.com>,oncall@example.com" (names optional, comma-separated).
+ADMINS = [(name or address, address) for name, address in getaddresses([env.str("DJANGO_ADMINS", default="")])
+          if address]  # fmt: skip
+# Days a stored health check run (admin: Health check runs) is kept; the daily cleanup prunes older ones.
+HEALTH_RUN_RETENTION_DAYS = env.int("HEALTH_RUN_RETENTION_DAYS", default=30)
+# Seconds a periodic task may be late before the health check says beat is not running it; beat writes
+# its last runs back every 3 minutes, so keep this well above 180.
+HEALTH_BEAT_GRACE_SECONDS = env.int("HEALTH_BEAT_GRACE_SECONDS", default=600)
+# Seconds the oldest ready message of a queue may wait before the health check reports the queue.
+HEALTH_QUEUE_MAX_AGE_SECONDS = env.int("HEALTH_QUEUE_MAX_AGE_SECONDS", default=300)
 
 # --- Metrics (/metrics, core/metrics/) -----------------------------------------------------------
 # Prometheus scrapes with `Authorization: Bearer <METRICS_TOKEN>`; empty = only a logged-in staff user may read.

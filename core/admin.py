@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.utils import timezone
+from django.utils.html import format_html_join
 
-from .models import BeatLock
+from .models import BeatLock, HealthCheckRun
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -32,3 +33,25 @@ class BeatLockAdmin(ReadOnlyAdmin):
     def held(self, obj: BeatLock) -> bool:
         # A lease that ran out without a release (its beat died) counts as free: a standby may take it.
         return bool(obj.holder) and obj.expires_at > timezone.now()
+
+
+@admin.register(HealthCheckRun)
+class HealthCheckRunAdmin(ReadOnlyAdmin):
+    """Every stored run of the health_check task (kept HEALTH_RUN_RETENTION_DAYS): what was down, and when
+    the admins were e-mailed. Read-only: a run is a record of what was seen."""
+
+    list_display = ("started_at", "status", "down_components", "alert", "duration_ms")
+    list_filter = ("status", "alert")
+    date_hierarchy = "started_at"
+    fields = ("started_at", "finished_at", "duration_ms", "status", "alert", "component_table")
+    readonly_fields = fields
+
+    @admin.display(description="not up")
+    def down_components(self, obj: HealthCheckRun) -> str:
+        return ", ".join(obj.down) or "-"
+
+    @admin.display(description="components")
+    def component_table(self, obj: HealthCheckRun):
+        rows = ((name, "up" if c.get("ok") else "DOWN", c.get("latency_ms"), c.get("detail", ""))
+                for name, c in sorted(obj.components.items()))  # fmt: skip
+        return format_html_join("\n", "<div><b>{}</b>: {} ({} ms) {}</div>", rows)

@@ -24,3 +24,40 @@ class BeatLock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.host}:{self.pid}" if self.holder else f"{self.name}: free"
+
+
+class HealthCheckRun(models.Model):
+    """One run of the health_check task, kept HEALTH_RUN_RETENTION_DAYS (core.health.health_runs_prune).
+
+    `components` is {name: {"ok": bool, "latency_ms": float, "detail": str}} (/metrics reads exactly those
+    keys). The newest run is what the next one compares with: a change of `status` e-mails the admins
+    once (`alert` says which e-mail this run sent).
+    """
+
+    class Status(models.TextChoices):
+        HEALTHY = "healthy", "Healthy"
+        UNHEALTHY = "unhealthy", "Unhealthy"
+
+    class Alert(models.TextChoices):
+        NONE = "", "None"
+        DOWN = "down", "Turned unhealthy"
+        RECOVERED = "recovered", "Recovered"
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField()
+    duration_ms = models.FloatField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    components = models.JSONField(default=dict)
+    alert = models.CharField(max_length=10, choices=Alert.choices, blank=True, default=Alert.NONE)
+
+    class Meta:
+        db_table = "core_health_check_run"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Health check {self.pk} ({self.status})"
+
+    @property
+    def down(self) -> list[str]:
+        """Names of the components that were not ok."""
+        return sorted(name for name, component in self.components.items() if not component.get("ok"))

@@ -11,3 +11,9 @@ class NotificationsConfig(AppConfig):
         from notifications.retention import notifications_retention_apply
 
         register_cleanup("notifications", notifications_retention_apply)  # personal data past the retention
+
+        from core.health import register_alert_channel, register_check
+        from notifications.health import alert_admins, check_notifications
+
+        register_check("notifications", check_notifications)  # failed in the last day, or stuck in the queue
+        register_alert_channel(alert_admins)  # health alerts go to ADMINS through the outbox
