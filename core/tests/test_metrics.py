@@ -1,16 +1,21 @@
 """/metrics: Prometheus text after a known workload, no personal data in it, and only for a token or staff."""
 
+import os
 import re
+import time
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from claims.demo import demo_data_seed
 from claims.models import Claim
-from conftest import wait_until
+from conftest import broker_kind, wait_until
+from core import models as core_models
 from core.metrics.models import TaskStat
 from core.tasks import process_bulk_claims, send_notification_email
+from core.tests.probe_tasks import record
 from members.models import Member
 from notifications.models import Notification
 from notifications.tests.smtp import SmtpServer
@@ -54,6 +59,46 @@ def test_metrics_are_refused_without_a_token_or_a_staff_login(client, settings):
 def test_an_empty_token_setting_lets_no_bearer_in(client, settings):
     settings.METRICS_TOKEN = ""
     assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_waiting_message_shows_in_its_queues_depth_and_age(client, settings):
+    """A queue nobody consumes (this test's own, so no other test's leftovers count): one message, aged."""
+    from backend.celery import app
+
+    queue = f"metrics-test-{os.getpid()}"
+    settings.TASK_QUEUE_NAMES = (*settings.TASK_QUEUE_NAMES, queue)
+    settings.METRICS_TOKEN = TOKEN
+    try:
+        record.apply_async(("/nonexistent", "waiting"), queue=queue)
+        time.sleep(0.2)
+        parsed = samples(client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).content.decode())
+    finally:
+        if broker_kind() != "django":  # django:// rows roll back with the test's transaction
+            with app.connection_for_write() as conn:
+                conn.default_channel.queue_purge(queue)
+    assert value(parsed, "medaid_queue_messages", queue=queue) == 1
+    assert 0.2 <= value(parsed, "medaid_queue_oldest_message_age_seconds", queue=queue) < 30
+
+
+@pytest.mark.django_db
+def test_health_comes_from_the_last_stored_health_check_run(client, settings):
+    run_model = getattr(core_models, "HealthCheckRun", None)
+    if run_model is None:
+        pytest.skip("core.models.HealthCheckRun is not there yet (issue 11's health part)")
+    settings.METRICS_TOKEN = TOKEN
+    now = timezone.now()
+    components = {"database": {"ok": True, "latency_ms": 1.5, "detail": ""},
+                  "broker": {"ok": False, "latency_ms": 3000.0, "detail": "ConnectionError: refused"}}  # fmt: skip
+    run_model.objects.create(started_at=now, finished_at=now, duration_ms=3001.5, status="unhealthy",
+                             components=components)  # fmt: skip
+    parsed = samples(client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).content.decode())
+    assert value(parsed, "medaid_health_component_up", component="database") == 1
+    assert value(parsed, "medaid_health_component_up", component="broker") == 0
+    assert value(parsed, "medaid_health_component_latency_seconds", component="broker") == 3.0
+    assert value(parsed, "medaid_healthy") == 0
+    assert value(parsed, "medaid_health_checked_timestamp_seconds") == pytest.approx(now.timestamp())
+    assert "disk" not in {dict(labels).get("component") for _, labels in parsed}  # the stored run, not a fresh one
 
 
 @pytest.mark.worker
@@ -104,7 +149,8 @@ def test_metrics_after_a_bulk_job_and_two_emails_show_the_numbers_and_no_persona
     assert 0 < value(parsed, "medaid_celery_task_runtime_seconds_sum", task=task, state="SUCCESS") < 60
 
     for queue in settings.TASK_QUEUE_NAMES:
-        assert value(parsed, "medaid_queue_messages", queue=queue) >= 0
+        assert value(parsed, "medaid_queue_messages", queue=queue) == 0  # the worker took everything
+        assert value(parsed, "medaid_queue_oldest_message_age_seconds", queue=queue) == 0
     assert value(parsed, "medaid_health_component_up", component="database") == 1
     sections = {dict(labels)["section"]: v for (name, labels), v in parsed.items() if name == "medaid_metrics_section_up"}
     assert sections == dict.fromkeys(("tasks", "queues", "bulk_jobs", "claims", "notifications", "health"), 1)
