@@ -163,3 +163,28 @@ def test_metrics_after_a_bulk_job_and_two_emails_show_the_numbers_and_no_persona
     assert "@" not in text
     found = [word for word in words if re.search(rf"\b{re.escape(word)}\b", text, re.IGNORECASE)]
     assert not found, f"member names in /metrics: {found}"
+
+
+@pytest.mark.django_db
+def test_the_recorder_adds_counts_and_runtimes_to_the_rows_the_workers_share(client, settings):
+    """What each worker process does after its tasks end: two processes' counts add up, per state and bucket."""
+    from core.metrics.recorder import TaskRecorder, bucket_for
+
+    assert (bucket_for(0.01), bucket_for(0.05), bucket_for(0.3), bucket_for(299), bucket_for(301)) == (
+        "0.05", "0.05", "0.5", "300.0", "+Inf")  # fmt: skip
+    first, second = TaskRecorder(), TaskRecorder()
+    for recorder, task_id, state in ((first, "a", "SUCCESS"), (first, "b", "FAILURE"), (second, "c", "SUCCESS")):
+        recorder.started(task_id)
+        recorder.ended(task_id, "core.tasks.health_check", state)
+    second.ended("never-started", "core.tasks.health_check", "SUCCESS")  # no prerun seen here: not counted
+    first.flush()
+    second.flush()
+    first.flush()  # nothing left: adds nothing
+    settings.METRICS_TOKEN = TOKEN
+    parsed = samples(client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).content.decode())
+    task = "core.tasks.health_check"
+    assert value(parsed, "medaid_celery_tasks_total", task=task, state="SUCCESS") == 2
+    assert value(parsed, "medaid_celery_tasks_total", task=task, state="FAILURE") == 1
+    assert value(parsed, "medaid_celery_task_runtime_seconds_bucket", task=task, state="SUCCESS", le="0.05") == 2
+    assert value(parsed, "medaid_celery_task_runtime_seconds_bucket", task=task, state="SUCCESS", le="+Inf") == 2
+    assert 0 <= value(parsed, "medaid_celery_task_runtime_seconds_sum", task=task, state="SUCCESS") < 0.1
