@@ -187,5 +187,12 @@ def _cache_step() -> dict:
     return cache_cleanup()
 
 
+def _health_runs_step() -> dict:
+    from core.health import health_runs_prune
+
+    return {"deleted": health_runs_prune(batch_size=settings.HYGIENE_BATCH_SIZE)}  # HEALTH_RUN_RETENTION_DAYS
+
+
 register_cleanup("cache", _cache_step)
 register_cleanup("task_results", task_results_prune)
+register_cleanup("health_runs", _health_runs_step)

@@ -93,7 +93,7 @@ def test_the_daily_task_reports_counts_per_step_and_keeps_results_when_expiry_is
 
     settings.CELERY_RESULT_EXPIRES = 24 * 3600
     result = cleanup_expired_cache()
-    assert list(result["steps"])[:3] == ["cache", "task_results", "notifications"]
+    assert list(result["steps"])[:4] == ["cache", "task_results", "health_runs", "notifications"]
     assert result["steps"]["task_results"]["task_results"] == 5
     assert result["complete"] is True
     assert not TaskResult.objects.exists()
@@ -200,3 +200,16 @@ def test_a_million_expired_results_are_cleaned_in_bounded_memory_and_short_state
         f"{sum(s for s, _ in log.deletes):.1f} s; "
         f"peak traced memory {peak / 1e6:.2f} MB"
     )
+
+
+@pytest.mark.django_db
+def test_the_daily_cleanup_prunes_stored_health_runs(settings):
+    from core.models import HealthCheckRun
+
+    settings.HEALTH_RUN_RETENTION_DAYS = 30
+    for days in (40, 35, 1, 0):
+        started = timezone.now() - timedelta(days=days)
+        HealthCheckRun.objects.create(started_at=started, finished_at=started, duration_ms=1, status="healthy")
+    result = cleanup_expired_cache(only=["health_runs"])
+    assert result["steps"]["health_runs"]["deleted"] == 2 and list(result["steps"]) == ["health_runs"]
+    assert HealthCheckRun.objects.count() == 2
