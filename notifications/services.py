@@ -173,13 +173,15 @@ def notifications_resend(*, ids: Iterable[int]) -> tuple[int, int]:
     """Queue failed notifications again with fresh attempts (the admin's "send again"); (requeued, skipped).
 
     Sent ones are skipped (this is how a member gets one e-mail per claim), rejected ones too (their
-    input is invalid; correct it first).
+    input is invalid; correct it first), and so are rows past NOTIFICATION_RETENTION_DAYS whose address
+    and body the daily cleanup blanked (notifications/retention.py): there is nothing left to send.
     """
     ids = list(ids)
     with transaction.atomic():
         requeued = list(
             Notification.objects.select_for_update()
             .filter(id__in=ids, status=Notification.Status.FAILED)
+            .exclude(recipient="")
             .values_list("id", flat=True)
         )
         Notification.objects.filter(id__in=requeued).update(

@@ -9,7 +9,7 @@ from django.utils import timezone
 from core.tasks import cleanup_expired_cache
 from notifications.models import Notification
 from notifications.retention import notifications_retention_apply
-from notifications.services import notification_create
+from notifications.services import notification_create, notifications_resend
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +62,10 @@ def test_finished_emails_past_the_retention_lose_their_personal_data_and_keep_th
     again = notification_create(recipient="old-sent@example.com", subject="s", body="b", idempotency_key="test:old-sent",
                                 enqueue=False)  # fmt: skip
     assert again.id == old[0].id and Notification.objects.count() == 5
+
+    # A blanked failed e-mail cannot be sent again: there is no address left (the admin's "send again").
+    assert notifications_resend(ids=[old[1].id]) == (0, 1)
+    assert Notification.objects.get(id=old[1].id).status == "failed"
 
 
 def test_the_next_days_run_passes_the_rows_already_blanked_and_blanks_the_new_ones(settings):
