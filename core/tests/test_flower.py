@@ -41,8 +41,8 @@ def flower_env(port: int, *, credentials: str, debug: bool) -> dict[str, str]:
 
 
 class Flower:
-    def __init__(self, url: str, log_path):
-        self.url, self.log_path = url, log_path
+    def __init__(self, url: str, log_path, wait_listening):
+        self.url, self.log_path, self.wait_listening = url, log_path, wait_listening
 
     @property
     def log(self) -> str:
@@ -54,7 +54,7 @@ def start_flower(tmp_path):
     """start_flower(credentials=..., debug=...) -> Flower (its URL and log); it runs until the test ends."""
     started: list[subprocess.Popen] = []
 
-    def start(*, credentials: str, debug: bool = False) -> Flower:
+    def start(*, credentials: str, debug: bool = False, wait: bool = True) -> Flower:
         port = free_port()
         log = tmp_path / f"flower-{len(started)}.log"
         with open(log, "wb") as out:
@@ -67,8 +67,10 @@ def start_flower(tmp_path):
                 raise AssertionError(f"flower exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
             return port_open(port)
 
-        wait_until(listening, 30, f"flower did not listen on {port}")
-        return Flower(f"http://127.0.0.1:{port}", log)
+        flower = Flower(f"http://127.0.0.1:{port}", log, lambda: wait_until(listening, 30, f"flower not on {port}"))
+        if wait:
+            flower.wait_listening()
+        return flower
 
     yield start
     for proc in started:
@@ -80,7 +82,8 @@ def start_flower(tmp_path):
 
 @pytest.fixture
 def production_worker(tmp_path, transactional_db):
-    """A real worker with Celery's heartbeat and gossip on, as `celery worker` runs in production.
+    """A real worker with Celery's heartbeat and gossip on, as `celery worker` runs in production; started,
+    not waited for (the test waits for " ready." while Flower starts too).
 
     conftest's start_worker turns both off to start faster; a worker without them (and without -E) has no
     event dispatcher at all, so nobody, Flower included, can switch its task events on ("event dispatcher
@@ -89,7 +92,6 @@ def production_worker(tmp_path, transactional_db):
     args = [sys.executable, "-m", "celery", "-A", "core.tests.worker_app", "worker", "--loglevel=info",
             "--concurrency=1", "-n", f"flower-{os.getpid()}@%h", "--without-mingle"]  # fmt: skip
     worker = WorkerProcess("flower", tmp_path / "worker.log", args, subprocess_env(EMAIL_FILE_PATH=str(tmp_path)))
-    worker.wait_for_log(" ready.")
     yield worker
     worker.kill()  # idle by then; a warm shutdown with heartbeat and gossip on takes ~4 s more
 
@@ -106,9 +108,12 @@ def test_flower_refuses_to_start_without_credentials_when_debug_is_off():
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_flower_answers_with_credentials_lists_the_worker_and_shows_a_task(production_worker, start_flower, record_file):
+def test_flower_answers_with_credentials_lists_the_worker_and_shows_a_task(start_flower, production_worker, record_file):
+    # Worker and Flower start side by side: Flower first asks the workers for task events 5 s after its start.
+    flower = start_flower(credentials=f"{USER}:{PASSWORD}", debug=False, wait=False)
     worker = production_worker
-    flower = start_flower(credentials=f"{USER}:{PASSWORD}", debug=False)
+    worker.wait_for_log(" ready.")
+    flower.wait_listening()
     url = flower.url
     auth = (USER, PASSWORD)
 
