@@ -32,6 +32,9 @@ def check_notifications() -> dict:
     from notifications.models import Notification
 
     now = timezone.now()
+    # "Failed in the last day" by updated_at. The failing attempt's UPDATE (sending.py) does not set it, so
+    # it is when the row was created or last saved; the retries end within the retry schedule (at most
+    # ~16 minutes with the defaults) of that, so only an admin's "Send again" of an older row is missed.
     failed = Notification.objects.filter(status=Notification.Status.FAILED, updated_at__gte=now - FAILED_WINDOW).count()
     allowed = stuck_after_seconds()
     stuck = Notification.objects.filter(
