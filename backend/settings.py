@@ -46,7 +46,7 @@ if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "backend.dashboard.OperationsAdminConfig",  # django.contrib.admin with the operations dashboard as its home page
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
