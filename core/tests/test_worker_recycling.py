@@ -20,11 +20,10 @@ def pids_of_runs(path, count: int) -> list[str]:
     return done()[:count]
 
 
-def run_one_at_a_time(path, count: int) -> list[str]:
-    """Each task is sent once the one before it finished, so a single pool process runs them in order."""
+def run_in_order(path, count: int) -> list[str]:
+    """`count` probe tasks on a worker of concurrency 1: one pool process at a time runs them, in order."""
     for n in range(count):
         record.delay(str(path), f"t{n}")
-        pids_of_runs(path, n + 1)
     return pids_of_runs(path, count)
 
 
@@ -41,7 +40,7 @@ def test_the_settings_reach_the_celery_app_that_every_worker_command_loads():
 @pytest.mark.worker
 def test_a_pool_process_is_replaced_after_max_tasks_per_child(start_worker, record_file):
     start_worker("recycle", queues="default", env={"CELERY_WORKER_MAX_TASKS_PER_CHILD": "2"})
-    pids = run_one_at_a_time(record_file, 5)
+    pids = run_in_order(record_file, 5)
     assert pids[0] == pids[1] and pids[2] == pids[3], pids  # two tasks per process...
     assert len({pids[0], pids[2], pids[4]}) == 3, pids  # ...then a new process
 
@@ -50,5 +49,5 @@ def test_a_pool_process_is_replaced_after_max_tasks_per_child(start_worker, reco
 def test_a_pool_process_over_max_memory_per_child_is_replaced_after_its_task(start_worker, record_file):
     # 1 KiB: every process is above it after any task, so each task gets a fresh process.
     start_worker("recycle-memory", queues="default", env={"CELERY_WORKER_MAX_MEMORY_PER_CHILD": "1"})
-    pids = run_one_at_a_time(record_file, 3)
+    pids = run_in_order(record_file, 3)
     assert len(set(pids)) == 3, pids
