@@ -213,3 +213,18 @@ def test_the_daily_cleanup_prunes_stored_health_runs(settings):
     result = cleanup_expired_cache(only=["health_runs"])
     assert result["steps"]["health_runs"]["deleted"] == 2 and list(result["steps"]) == ["health_runs"]
     assert HealthCheckRun.objects.count() == 2
+
+
+@pytest.mark.skipif(
+    not current_app.conf.result_backend.startswith("redis"), reason="the Redis result backend (run 2 of the suite)"
+)
+def test_on_redis_each_result_is_stored_with_the_expiry_as_its_ttl(settings):
+    """Why the daily cleanup has nothing to delete on Redis: Redis drops each result itself."""
+    backend = current_app.backend
+    backend.store_result("hygiene-ttl-probe", {"ok": True}, "SUCCESS")
+    key = backend.get_key_for_task("hygiene-ttl-probe")
+    try:
+        ttl = backend.client.ttl(key)
+        assert settings.CELERY_RESULT_EXPIRES - 60 < ttl <= settings.CELERY_RESULT_EXPIRES
+    finally:
+        backend.client.delete(key)
