@@ -47,35 +47,59 @@ def vendor_of(alias: str) -> str:
 # --- publishing, on the caller's connection ------------------------------------------------------
 
 
-def publish(alias: str, queue: str, rank: int, payload: str) -> None:
+def _on_callers_connection(alias: str, statement: str, params: list) -> None:
+    """Run one statement on the caller's Django connection; in autocommit, a connection that broke
+    (the database restarted) is replaced and the statement tried once more.
+
+    Django reopens a broken connection only around a request or a task; a worker's main process
+    answers remote control (ping, inspect) between tasks, on this connection, and after a database
+    restart it never answered again. Inside the caller's transaction the error is the caller's: the
+    message would vanish with that transaction anyway.
+    """
     conn = connections[alias]
-    with conn.cursor() as cur:
-        if conn.vendor == "postgresql":
-            # One statement: the row and the wake-up for LISTENing consumers commit together.
-            cur.execute(
-                f"WITH m AS (INSERT INTO broker_message ({_COLUMNS}) VALUES (%s, %s, 0, %s) RETURNING 1) "
-                "SELECT pg_notify(%s, %s)",
-                [queue, rank, payload, NOTIFY_CHANNEL, queue],
-            )
-        else:
-            cur.execute(f"INSERT INTO broker_message ({_COLUMNS}) VALUES (%s, %s, 0, %s)", [queue, rank, payload])
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+    except (OperationalError, InterfaceError):
+        if conn.in_atomic_block:
+            raise
+        conn.close_if_unusable_or_obsolete()
+        if conn.connection is not None:  # still usable: the error was not the connection's
+            raise
+        logger.warning("django://: the publishing connection was broken; reconnected", exc_info=True)
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+
+
+def publish(alias: str, queue: str, rank: int, payload: str) -> None:
+    if connections[alias].vendor == "postgresql":
+        # One statement: the row and the wake-up for LISTENing consumers commit together.
+        _on_callers_connection(
+            alias,
+            f"WITH m AS (INSERT INTO broker_message ({_COLUMNS}) VALUES (%s, %s, 0, %s) RETURNING 1) "
+            "SELECT pg_notify(%s, %s)",
+            [queue, rank, payload, NOTIFY_CHANNEL, queue],
+        )
+    else:
+        _on_callers_connection(
+            alias, f"INSERT INTO broker_message ({_COLUMNS}) VALUES (%s, %s, 0, %s)", [queue, rank, payload]
+        )
 
 
 def publish_fanout(alias: str, exchange: str, rank: int, payload: str) -> None:
     """One copy of the message for every queue bound to `exchange`."""
-    conn = connections[alias]
     insert = (
         f"INSERT INTO broker_message ({_COLUMNS}) "
         "SELECT DISTINCT queue, %s, 0, %s FROM broker_binding WHERE exchange = %s"
     )
-    with conn.cursor() as cur:
-        if conn.vendor == "postgresql":
-            cur.execute(
-                f"WITH m AS ({insert} RETURNING 1) SELECT pg_notify(%s, %s)",
-                [rank, payload, exchange, NOTIFY_CHANNEL, exchange],
-            )
-        else:
-            cur.execute(insert, [rank, payload, exchange])
+    if connections[alias].vendor == "postgresql":
+        _on_callers_connection(
+            alias,
+            f"WITH m AS ({insert} RETURNING 1) SELECT pg_notify(%s, %s)",
+            [rank, payload, exchange, NOTIFY_CHANNEL, exchange],
+        )
+    else:
+        _on_callers_connection(alias, insert, [rank, payload, exchange])
 
 
 # --- the private connection ---------------------------------------------------------------------
