@@ -70,6 +70,7 @@ class System:
 @pytest.fixture(scope="module")
 def database(private_postgres, tmp_path_factory):
     """One migrated database for both tests (the fault suite's own template holds 5,000 claims: not needed)."""
+    private_postgres.start()  # no-op when running; an earlier fault test may have left it stopped
     private_postgres.dropdb(DBNAME)
     private_postgres.createdb(DBNAME)
     started = time.monotonic()
