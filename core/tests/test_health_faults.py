@@ -44,7 +44,9 @@ class System:
         try:
             body = json.loads(result.stdout)
         except ValueError as exc:
-            raise AssertionError(f"health printed no JSON (exit {result.returncode}):\n{result.stderr[-3000:]}") from exc
+            raise AssertionError(
+                f"health printed no JSON (exit {result.returncode}):\n{result.stderr[-3000:]}"
+            ) from exc
         return result.returncode, {name for name, c in body["components"].items() if not c["ok"]}
 
     def down(self) -> set[str]:
@@ -119,7 +121,9 @@ def test_each_component_is_down_while_its_service_is_stopped_and_up_when_it_retu
     print("\nhealth faults on Redis: " + "; ".join(timeline))
 
 
-def test_on_the_database_broker_postgres_stopped_takes_the_broker_and_the_worker_down_and_back(private_postgres, database, tmp_path):
+def test_on_the_database_broker_postgres_stopped_takes_the_broker_and_the_worker_down_and_back(
+    private_postgres, database, tmp_path
+):
     pg = private_postgres
     on_db = Deployment(pg=pg, dbname=database, redis=None, workdir=tmp_path / "django")
     system = System(on_db)
