@@ -167,6 +167,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # JSON only: the schema then offers no form encodings, which cannot carry a claim's nested lines (a
+    # schema-valid form post was refused). POST /api/token/ keeps its own (form, multipart, JSON).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # One error body for every 400 and 422: {"detail": ..., "errors": {...}} (core/api_errors.py).
+    "EXCEPTION_HANDLER": "core.api_errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Medical aid back office API",

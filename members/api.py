@@ -9,6 +9,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_errors import malformed, not_found
+from core.api_inputs import DeclaredQueryParams, QuerySerializer
 from core.permissions import API_PERMISSIONS, PermissionSchema
 from members.models import Member
 from members.selectors import member_balances, member_get
@@ -16,7 +18,7 @@ from members.selectors import member_balances, member_get
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
-class BalancesQuerySerializer(serializers.Serializer):
+class BalancesQuerySerializer(QuerySerializer):
     year = serializers.IntegerField(min_value=1900, max_value=2999, required=False)
 
 
@@ -47,17 +49,28 @@ class MemberBalancesSerializer(serializers.Serializer):
     balances = BalanceSerializer(many=True)
 
 
-class MemberBalancesApi(APIView):
+class MemberBalancesApi(DeclaredQueryParams, APIView):
     permission_classes = API_PERMISSIONS
     schema = PermissionSchema()
     permission_model = Member
+    query_params = {"GET": {"year"}}
 
     @extend_schema(
         summary="A member's benefit balances",
         description="Per benefit category of the member's plan: limits, used and remaining, for the member and "
         "for the family (the principal and all dependants). null limits are unlimited.",
-        parameters=[OpenApiParameter("year", int, description="benefit year; the current year when absent")],
-        responses=MemberBalancesSerializer,
+        parameters=[
+            OpenApiParameter(
+                "year",
+                {"type": "integer", "minimum": 1900, "maximum": 2999},
+                description="benefit year; the current year when absent",
+            ),
+        ],
+        responses={
+            200: MemberBalancesSerializer,
+            400: malformed("The year is not a whole number from 1900 to 2999, or another query parameter was given."),
+            404: not_found("No member with that membership number and dependant code."),
+        },
     )
     def get(self, request, membership_number: str, dependant_code: str):
         query = BalancesQuerySerializer(data=request.query_params)

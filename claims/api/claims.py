@@ -11,9 +11,14 @@ from decimal import Decimal
 
 from django.core.validators import RegexValidator
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,60 +26,72 @@ from rest_framework.views import APIView
 from claims.models import Claim
 from claims.selectors import claim_get, claims_list, reasons_explained
 from claims.submission import ClaimSubmissionError, claim_submit, claims_submit_batch
+from core.api_errors import DataRefused, data_refused, malformed, not_found, refused
+from core.api_inputs import (
+    NO_NUL,
+    PAGE,
+    DeclaredQueryParams,
+    MoneyField,
+    QuerySerializer,
+    StrictCharField,
+    StrictDateField,
+    StrictDateTimeField,
+    StrictIntegerField,
+)
 from core.permissions import API_PERMISSIONS, PermissionSchema
 
 MAX_LINES = 50
 MAX_BATCH = 500
 MAX_TOTAL = Decimal("9999999999.99")  # what Claim.total_claimed (12 digits, 2 decimals) can hold
 ICD10_FIELD_LENGTH = 200  # ClaimLine.icd10_codes, the codes joined by commas
-# Claim numbers appear in URLs (/api/claims/<claim_number>/): no slashes, spaces or other specials.
+# At most 9 codes of at most 20 characters: joined by commas they fit ICD10_FIELD_LENGTH (9 * 21 - 1 = 188),
+# so the schema alone says which lists fit.
+MAX_CODES, MAX_CODE_LENGTH = 9, 20
+# Claim numbers appear in URLs (/api/claims/<claim_number>/): no slashes, spaces or other specials, and not
+# 'batch' (/api/claims/batch/ is the batch endpoint). [0-9], not \d: this is the schema's pattern too.
 CLAIM_NUMBER = RegexValidator(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-    "Use letters, digits, '.', '_' and '-' only, starting with a letter or digit.",
+    r"^(?!batch$)[A-Za-z0-9][A-Za-z0-9._-]*$",
+    "Use letters, digits, '.', '_' and '-' only, starting with a letter or digit; 'batch' is reserved.",
 )
 MEMBER = re.compile(r"^(?P<membership_number>[^\s]+?)(?:-(?P<dependant_code>[0-9A-Za-z]{1,2}))?$")
+STATUS_FILTER = ["", *Claim.Status.values]  # '' (?status=) means no filter
 
 
-class StrictCharField(serializers.CharField):
-    """A string and only a string (CharField would turn 123 into '123')."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-def _not_reserved(value: str) -> None:
-    if value == "batch":
-        raise serializers.ValidationError("'batch' is reserved (/api/claims/batch/).")
+def _text(max_length: int, **kwargs) -> StrictCharField:
+    return StrictCharField(max_length=max_length, validators=[NO_NUL], **kwargs)
 
 
 class ClaimLineInputSerializer(serializers.Serializer):
-    tariff_code = StrictCharField(max_length=20)
+    tariff_code = _text(20)
     # Well-formedness of each code is the adjudication's call (ICD10_INVALID), not a 400.
-    icd10_codes = serializers.ListField(child=StrictCharField(max_length=20, allow_blank=True), allow_empty=True)
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
-    claimed_amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    icd10_codes = serializers.ListField(
+        child=StrictCharField(
+            max_length=MAX_CODE_LENGTH, allow_blank=True,
+            validators=[RegexValidator(r"^[^,\x00]*$", "One code per list item: no comma (and no NUL).")],
+        ),
+        allow_empty=True, max_length=MAX_CODES,
+    )  # fmt: skip
+    quantity = StrictIntegerField(min_value=1, max_value=10_000)
+    claimed_amount = MoneyField()
 
     def validate_icd10_codes(self, codes: list[str]) -> list[str]:
-        if any("," in code for code in codes):
-            raise serializers.ValidationError("One code per list item: a code may not contain a comma.")
-        if len(",".join(codes)) > ICD10_FIELD_LENGTH:
+        if len(",".join(codes)) > ICD10_FIELD_LENGTH:  # cannot happen within MAX_CODES x MAX_CODE_LENGTH
             raise serializers.ValidationError(f"At most {ICD10_FIELD_LENGTH} characters of codes per line.")
         return codes
 
 
 class ClaimInputSerializer(serializers.Serializer):
-    claim_number = StrictCharField(max_length=30, validators=[CLAIM_NUMBER, _not_reserved])
-    membership_number = StrictCharField(max_length=20)
-    dependant_code = StrictCharField(max_length=2, help_text="'00' for the principal member")
+    claim_number = StrictCharField(max_length=30, validators=[CLAIM_NUMBER])
+    membership_number = _text(20)
+    dependant_code = _text(2, help_text="'00' for the principal member")
     # Stored as given: a practice number the scheme does not know is rejected by the adjudication.
-    practice_number = StrictCharField(max_length=20)
-    service_date = serializers.DateField()
-    received_at = serializers.DateTimeField(required=False, help_text="now when absent")
-    lines = ClaimLineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    practice_number = _text(20)
+    service_date = StrictDateField()
+    received_at = StrictDateTimeField(required=False, help_text="now when absent")
+    lines = serializers.ListField(child=ClaimLineInputSerializer(), min_length=1, max_length=MAX_LINES)
 
     def validate(self, attrs):
+        # Within MAX_LINES lines of MoneyField's bound this cannot happen; a caller of the service may differ.
         if sum(line["claimed_amount"] for line in attrs["lines"]) > MAX_TOTAL:
             raise serializers.ValidationError({"lines": [f"The claim's total may not exceed {MAX_TOTAL}."]})
         return attrs
@@ -120,7 +137,7 @@ class ClaimSummarySerializer(serializers.Serializer):
     reason_code = serializers.CharField()
     total_claimed = serializers.DecimalField(max_digits=12, decimal_places=2)
     total_benefit = serializers.DecimalField(max_digits=12, decimal_places=2)
-    decided_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True, help_text="null while the claim is pending")
 
 
 class ClaimOutputSerializer(ClaimSummarySerializer):
@@ -136,35 +153,50 @@ class ClaimOutputSerializer(ClaimSummarySerializer):
         return explained[0] if explained else None
 
 
-class ClaimFilterSerializer(serializers.Serializer):
+class ClaimFilterSerializer(QuerySerializer):
     """Query parameters; an empty one (?status=) means no filter."""
 
-    status = serializers.ChoiceField(choices=Claim.Status.choices, required=False, allow_blank=True)
-    member = serializers.RegexField(MEMBER, required=False, allow_blank=True, max_length=23)
+    status = serializers.ChoiceField(
+        choices=Claim.Status.choices, required=False, allow_blank=True,
+        error_messages={"invalid_choice": f"Use one of: {', '.join(Claim.Status.values)} (or nothing)."},
+    )  # fmt: skip
+    # Any non-blank text without whitespace matches MEMBER; the schema says the same (pattern ^\S*$).
+    member = serializers.RegexField(r"^\S*$", required=False, allow_blank=True, max_length=23)
+    page = serializers.IntegerField(min_value=1, required=False)
 
 
 def _claim_url(claim: Claim) -> str:
     return reverse("api:claim-detail", kwargs={"claim_number": claim.claim_number})
 
 
-class ClaimsApi(APIView):
+class ClaimsApi(DeclaredQueryParams, APIView):
     permission_classes = API_PERMISSIONS
     schema = PermissionSchema()
     permission_model = Claim  # GET view_claim, POST add_claim
+    query_params = {"GET": {"status", "member", "page"}}
 
     @extend_schema(
         summary="List claims",
+        description="Newest first, 50 a page. Any other query parameter is a 400.",
         operation_id="claims_list",
         parameters=[
-            OpenApiParameter("status", enum=Claim.Status.values),
-            OpenApiParameter("member", description="'12345-01' for one member, '12345' for the whole family"),
+            OpenApiParameter("status", enum=STATUS_FILTER, description="empty: every status"),
+            OpenApiParameter(
+                "member", {"type": "string", "pattern": r"^\S*$", "maxLength": 23},
+                description="'12345-01' for one member, '12345' for the whole family; empty: every member",
+            ),
+            PAGE,
         ],
-        responses=inline_serializer("PaginatedClaimSummaryList", {
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": ClaimSummarySerializer(many=True),
-        }),
+        responses={
+            200: inline_serializer("PaginatedClaimSummaryList", {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": ClaimSummarySerializer(many=True),
+            }),
+            400: malformed("A query parameter is not one the schema lists, or has a value it does not allow."),
+            404: not_found("The page is past the last page."),
+        },
     )  # fmt: skip
     def get(self, request):
         filters = ClaimFilterSerializer(data=request.query_params)
@@ -179,66 +211,85 @@ class ClaimsApi(APIView):
         page = paginator.paginate_queryset(claims, request, view=self)
         return paginator.get_paginated_response(ClaimSummarySerializer(page, many=True).data)
 
-    @extend_schema(summary="Submit one claim", request=ClaimInputSerializer, responses={201: ClaimOutputSerializer})
+    @extend_schema(
+        summary="Submit one claim",
+        request=ClaimInputSerializer,
+        responses={
+            201: ClaimOutputSerializer,
+            400: malformed(),
+            422: data_refused("the claim number is taken, or there is no such member."),
+        },
+    )
     def post(self, request):
         serializer = ClaimInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             claim = claim_submit(data=serializer.validated_data)
         except ClaimSubmissionError as error:
-            raise ValidationError(error.errors) from None
+            raise DataRefused(error.errors) from None
         claim = claim_get(claim_number=claim.claim_number)
         return Response(ClaimOutputSerializer(claim).data, status=status.HTTP_201_CREATED,
                         headers={"Location": _claim_url(claim)})  # fmt: skip
 
 
-class ClaimBatchApi(APIView):
+class BatchSchema(PermissionSchema):
+    """The batch body is given as a schema (a list serializer would lose minItems/maxItems), which
+    drf-spectacular marks optional: a batch is required."""
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body:
+            body["required"] = True
+        return body
+
+
+class ClaimBatchApi(DeclaredQueryParams, APIView):
     permission_classes = API_PERMISSIONS
-    schema = PermissionSchema()
+    schema = BatchSchema()
     required_permissions = {"POST": ["claims.add_claim"]}
 
     @extend_schema(
         summary="Submit a batch of claims, all or nothing",
-        description=f"1 to {MAX_BATCH} claims. When any claim has an error none is stored, and the 400 "
+        description=f"1 to {MAX_BATCH} claims. When any claim has an error none is stored, and the 400 or 422 "
         "lists the errors by the claim's index in the list.",
-        request=ClaimInputSerializer(many=True),
+        # ClaimInput is the component POST /api/claims/ registers; a list serializer would lose the bounds.
+        request={"application/json": {"type": "array", "items": {"$ref": "#/components/schemas/ClaimInput"},
+                                      "minItems": 1, "maxItems": MAX_BATCH}},
         responses={
             201: inline_serializer("ClaimBatchCreated", {"count": serializers.IntegerField(),
                                                          "claims": ClaimSummarySerializer(many=True)}),
-            400: inline_serializer("ClaimBatchRefused", {
-                "detail": serializers.CharField(),
-                "errors": serializers.DictField(help_text="claim index -> field errors; or non_field_errors"),
-            }),
+            400: malformed(),
+            422: data_refused("a claim number is taken or given twice, or a member does not exist."),
         },
     )  # fmt: skip
     def post(self, request):
         serializer = ClaimInputSerializer(data=request.data, many=True, min_length=1, max_length=MAX_BATCH)
         if not serializer.is_valid():
-            errors = serializer.errors
-            if isinstance(errors, list):  # one entry per item, {} for the good ones
-                errors = {str(index): item for index, item in enumerate(errors) if item}
-            return _batch_refused(errors)
+            return Response(refused(serializer.errors), status=status.HTTP_400_BAD_REQUEST)
         try:
             claims = claims_submit_batch(items=serializer.validated_data)
         except ClaimSubmissionError as error:
-            return _batch_refused({str(index): item for index, item in error.errors.items()})
+            raise DataRefused({str(index): item for index, item in error.errors.items()}) from None
         return Response(
             {"count": len(claims), "claims": ClaimSummarySerializer(claims, many=True).data},
             status=status.HTTP_201_CREATED,
         )
 
 
-def _batch_refused(errors: dict) -> Response:
-    return Response({"detail": "No claim was stored: fix the errors below and send the batch again.",
-                     "errors": errors}, status=status.HTTP_400_BAD_REQUEST)  # fmt: skip
-
-
-class ClaimDetailApi(APIView):
+class ClaimDetailApi(DeclaredQueryParams, APIView):
     permission_classes = API_PERMISSIONS
     schema = PermissionSchema()
     permission_model = Claim
 
-    @extend_schema(summary="A claim with its lines and their adjudication", responses=ClaimOutputSerializer)
+    @extend_schema(
+        summary="A claim with its lines and their adjudication",
+        parameters=[OpenApiParameter(
+            "claim_number", {"type": "string", "pattern": CLAIM_NUMBER.regex.pattern, "maxLength": 30},
+            OpenApiParameter.PATH,
+        )],
+        responses={200: ClaimOutputSerializer, 400: malformed("A query parameter was given (there are none)."),
+                   404: not_found("No claim with that number.")},
+    )  # fmt: skip
     def get(self, request, claim_number: str):
         claim = claim_get(claim_number=claim_number)
         if claim is None:

@@ -13,14 +13,16 @@ from rest_framework.views import APIView
 
 from claims.models import TariffCode
 from core import cache as reference_cache
+from core.api_errors import malformed
+from core.api_inputs import DeclaredQueryParams, QuerySerializer, StrictDateField
 from core.permissions import API_PERMISSIONS, PermissionSchema
 from members.models import BenefitCode, Plan
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
-class DayQuerySerializer(serializers.Serializer):
-    date = serializers.DateField(required=False)
+class DayQuerySerializer(QuerySerializer):
+    date = StrictDateField(required=False)
 
 
 class BenefitSerializer(serializers.Serializer):
@@ -33,6 +35,12 @@ class BenefitSerializer(serializers.Serializer):
     copay_percent = serializers.DecimalField(max_digits=5, decimal_places=2)
     per_event_cap = serializers.DecimalField(**MONEY, allow_null=True)
     requires_preauth = serializers.BooleanField()
+
+
+DATE_PARAMETER = OpenApiParameter(
+    "date", {"type": "string", "format": "date"}, description="YYYY-MM-DD; today (UTC) when absent"
+)
+BAD_DATE = malformed("The date is not YYYY-MM-DD, or another query parameter was given.")
 
 
 class PlanWithBenefitsSerializer(serializers.Serializer):
@@ -64,15 +72,16 @@ def _day(request):
     return query.validated_data.get("date")
 
 
-class PlansApi(APIView):
+class PlansApi(DeclaredQueryParams, APIView):
     permission_classes = API_PERMISSIONS
     schema = PermissionSchema()
     permission_model = Plan
+    query_params = {"GET": {"date"}}
 
     @extend_schema(
         summary="Plans in effect on a day, with their benefit categories",
-        parameters=[OpenApiParameter("date", str, description="YYYY-MM-DD; today (UTC) when absent")],
-        responses=PlanWithBenefitsSerializer(many=True),
+        parameters=[DATE_PARAMETER],
+        responses={200: PlanWithBenefitsSerializer(many=True), 400: BAD_DATE},
     )
     def get(self, request):
         labels = dict(BenefitCode.choices)
@@ -89,15 +98,16 @@ class PlansApi(APIView):
         return Response(PlanWithBenefitsSerializer(plans, many=True).data)
 
 
-class TariffsApi(APIView):
+class TariffsApi(DeclaredQueryParams, APIView):
     permission_classes = API_PERMISSIONS
     schema = PermissionSchema()
     permission_model = TariffCode
+    query_params = {"GET": {"date"}}
 
     @extend_schema(
         summary="The tariff price list valid on a day",
-        parameters=[OpenApiParameter("date", str, description="YYYY-MM-DD; today (UTC) when absent")],
-        responses=TariffSerializer(many=True),
+        parameters=[DATE_PARAMETER],
+        responses={200: TariffSerializer(many=True), 400: BAD_DATE},
     )
     def get(self, request):
         return Response(TariffSerializer(reference_cache.tariffs_valid_on(_day(request)), many=True).data)

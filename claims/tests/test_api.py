@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from claims import submission
 from claims.adjudication.reasons import DESCRIPTIONS
 from claims.models import BulkClaimJob, Claim, ClaimLine
+from core.api_errors import MALFORMED, REFUSED
 from members.models import Member, Plan, Scheme
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,7 @@ def a_claim(number="C-1", **changes) -> dict:
         "service_date": "2026-03-02",
         "lines": [
             {"tariff_code": "0190", "icd10_codes": ["J06.9"], "quantity": 1, "claimed_amount": "450.00"},
-            {"tariff_code": "4014", "icd10_codes": ["J06.9", "R50.9"], "quantity": 2, "claimed_amount": 120.5},
+            {"tariff_code": "4014", "icd10_codes": ["J06.9", "R50.9"], "quantity": 2, "claimed_amount": "120.50"},
         ],
     }
     claim.update(changes)
@@ -164,7 +165,8 @@ def test_it_refuses_a_bad_field_and_stores_nothing(api, family, case, changes, f
     claim = {key: value for key, value in a_claim(**changes).items() if value is not None}
     response = api.post("/api/claims/", claim, format="json")
     assert response.status_code == 400
-    assert field in response.json(), response.json()
+    assert response.json()["detail"] == MALFORMED
+    assert field in response.json()["errors"], response.json()
     assert not Claim.objects.exists()
     assert not ClaimLine.objects.exists()
 
@@ -172,25 +174,29 @@ def test_it_refuses_a_bad_field_and_stores_nothing(api, family, case, changes, f
 def test_a_line_error_names_the_line_and_the_field(api, family):
     response = api.post("/api/claims/", a_claim(lines=[a_line(), a_line(quantity=0)]), format="json")
     assert response.status_code == 400
-    assert response.json() == {"lines": {"1": {"quantity": ["Ensure this value is greater than or equal to 1."]}}}
+    assert response.json() == {
+        "detail": MALFORMED,
+        "errors": {"lines": {"1": {"quantity": ["Ensure this value is greater than or equal to 1."]}}},
+    }
 
 
-def test_it_refuses_a_claim_for_an_unknown_member(api, family):
+def test_it_refuses_a_claim_for_an_unknown_member_as_refused_by_the_data(api, family):
     response = api.post("/api/claims/", a_claim(dependant_code="07"), format="json")
-    assert response.status_code == 400
-    assert "10001-07" in response.json()["membership_number"][0]
+    assert response.status_code == 422
+    assert response.json()["detail"] == REFUSED
+    assert "10001-07" in response.json()["errors"]["membership_number"][0]
     assert not Claim.objects.exists()
 
 
 def test_it_refuses_a_claim_number_that_exists(api, family):
     assert api.post("/api/claims/", a_claim(), format="json").status_code == 201
     response = api.post("/api/claims/", a_claim(practice_number="999"), format="json")
-    assert response.status_code == 400
-    assert "already exists" in response.json()["claim_number"][0]
+    assert response.status_code == 422
+    assert "already exists" in response.json()["errors"]["claim_number"][0]
     assert Claim.objects.get().practice_number == "0123456"
 
 
-def test_a_claim_number_taken_by_a_concurrent_request_is_400_not_500(api, family):
+def test_a_claim_number_taken_by_a_concurrent_request_is_422_not_500(api, family):
     """Another request stores the number between our check and our insert: the unique index decides."""
     api.post("/api/claims/", a_claim(), format="json")
     real_check = submission._check
@@ -202,8 +208,8 @@ def test_a_claim_number_taken_by_a_concurrent_request_is_400_not_500(api, family
 
     with mock.patch.object(submission, "_check", side_effect=check):
         response = api.post("/api/claims/", a_claim(practice_number="999"), format="json")
-    assert response.status_code == 400
-    assert "already exists" in response.json()["claim_number"][0]
+    assert response.status_code == 422
+    assert "already exists" in response.json()["errors"]["claim_number"][0]
     assert len(looks) == 2
     assert Claim.objects.get().practice_number == "0123456"
 
@@ -223,19 +229,20 @@ def test_it_stores_a_batch(api, family):
 
 
 @pytest.mark.parametrize(
-    ("batch", "bad_index", "field"),
+    ("batch", "bad_index", "field", "status"),
     [
-        ([a_claim("B-1"), a_claim("B-2", lines=[a_line(quantity=0)])], "1", "lines"),
-        ([a_claim("B-1"), a_claim("B-2", dependant_code="09")], "1", "membership_number"),
-        ([a_claim("B-1"), a_claim("B-1")], "1", "claim_number"),
-        ([a_claim("EXISTS"), a_claim("B-2")], "0", "claim_number"),
+        ([a_claim("B-1"), a_claim("B-2", lines=[a_line(quantity=0)])], "1", "lines", 400),
+        ([a_claim("B-1"), a_claim("B-2", dependant_code="09")], "1", "membership_number", 422),
+        ([a_claim("B-1"), a_claim("B-1")], "1", "claim_number", 422),
+        ([a_claim("EXISTS"), a_claim("B-2")], "0", "claim_number", 422),
     ],
     ids=["a bad line", "an unknown member", "a number twice in the batch", "a number that exists"],
 )
-def test_a_batch_with_one_bad_claim_stores_nothing(api, family, batch, bad_index, field):
+def test_a_batch_with_one_bad_claim_stores_nothing(api, family, batch, bad_index, field, status):
     api.post("/api/claims/", a_claim("EXISTS"), format="json")
     response = api.post("/api/claims/batch/", batch, format="json")
-    assert response.status_code == 400
+    assert response.status_code == status
+    assert response.json()["detail"] == (MALFORMED if status == 400 else REFUSED)
     errors = response.json()["errors"]
     assert list(errors) == [bad_index]
     assert field in errors[bad_index]
@@ -317,7 +324,7 @@ def test_it_lists_claims_by_status_and_member(api, family):
 def test_a_bad_list_filter_is_400(api, family):
     response = api.get("/api/claims/", {"status": "paid", "member": "10001 01"})
     assert response.status_code == 400
-    assert set(response.json()) == {"status", "member"}
+    assert set(response.json()["errors"]) == {"status", "member"}
 
 
 # --- bulk jobs ------------------------------------------------------------------------------------
@@ -357,19 +364,27 @@ def test_it_starts_a_bulk_job_for_all_pending_claims(api, family, django_capture
     ("body", "field"),
     [
         ({}, "non_field_errors"),
-        ({"all_pending": False}, "non_field_errors"),
+        ({"all_pending": False}, "all_pending"),
+        ({"all_pending": "true"}, "all_pending"),
         ({"claim_ids": [1], "all_pending": True}, "non_field_errors"),
         ({"claim_ids": []}, "claim_ids"),
         ({"claim_ids": "1,2"}, "claim_ids"),
         ({"claim_ids": [1, "x"]}, "claim_ids"),
+        ({"claim_ids": [1, "2"]}, "claim_ids"),
         ({"claim_ids": [0]}, "claim_ids"),
-        ({"all_pending": True}, "all_pending"),  # nothing is pending: the service refuses
     ],
 )
 def test_a_bad_bulk_job_request_is_400(api, family, body, field):
     response = api.post("/api/bulk-jobs/", body, format="json")
     assert response.status_code == 400
-    assert field in response.json(), response.json()
+    assert field in response.json()["errors"], response.json()
+    assert not BulkClaimJob.objects.exists()
+
+
+def test_all_pending_with_nothing_pending_is_refused_by_the_data(api, family):
+    response = api.post("/api/bulk-jobs/", {"all_pending": True}, format="json")
+    assert response.status_code == 422
+    assert "no pending claims" in response.json()["errors"]["all_pending"][0]
     assert not BulkClaimJob.objects.exists()
 
 
@@ -401,5 +416,48 @@ def test_it_shows_a_bulk_jobs_progress(api):
 def test_claim_ids_beyond_the_databases_integer_range_are_a_clear_400_not_a_500(api):
     response = api.post("/api/bulk-jobs/", {"claim_ids": [1, 10**30]}, format="json")
     assert response.status_code == 400
-    assert "at most 9223372036854775807" in response.json()["claim_ids"][0]
+    assert "less than or equal to 9223372036854775807" in str(response.json()["errors"]["claim_ids"])
     assert api.get(f"/api/bulk-jobs/{10**30}/").status_code == 404
+
+
+# --- the contract: one error body, declared parameters, JSON everywhere (core/api_errors.py) ------------
+
+
+def test_malformed_json_is_a_400_with_the_same_body_as_any_other(api, family):
+    response = api.generic("POST", "/api/claims/", '{"claim_number": ', content_type="application/json")
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == {"detail", "errors"}
+    assert "JSON parse error" in body["errors"]["non_field_errors"][0]
+
+
+def test_a_form_post_is_refused_as_an_unsupported_media_type(api, family):
+    assert api.post("/api/claims/", {"claim_number": "C-1"}).status_code == 415  # JSON only, as documented
+
+
+def test_the_list_takes_page_and_refuses_an_unknown_parameter(api, family):
+    api.post("/api/claims/batch/", [a_claim(f"P-{n}") for n in range(51)], format="json")
+    first = api.get("/api/claims/").json()
+    assert len(first["results"]) == 50 and first["next"].endswith("?page=2")
+    assert len(api.get("/api/claims/", {"page": 2}).json()["results"]) == 1
+    assert api.get("/api/claims/", {"page": 3}).json() == {"detail": "Invalid page."}  # past the last: 404
+    assert api.get("/api/claims/", {"page": 3}).status_code == 404
+    assert api.get("/api/claims/", {"page": 0}).status_code == 400
+    typo = api.get("/api/claims/", {"stauts": "pending"})
+    assert typo.status_code == 400 and list(typo.json()["errors"]) == ["stauts"]
+
+
+def test_a_path_no_route_takes_is_a_json_404(api):
+    for url in ("/api/bulk-jobs/abc/", "/api/bulk-jobs/-1/", "/api/members/1-123/balances/", "/api/nothing/"):
+        response = api.get(url)
+        assert (response.status_code, response["Content-Type"]) == (404, "application/json"), url
+
+
+def test_errors_echo_no_address_or_diagnosis(api, family):
+    response = api.get("/api/claims/thandi.n@example.org/")
+    assert response.status_code == 404 and b"thandi" not in response.content and b"example.org" not in response.content
+    bad = a_claim(lines=[a_line(icd10_codes=["F32.1,F41.1"])])
+    response = api.post("/api/claims/", bad, format="json")
+    assert response.status_code == 400 and b"F32" not in response.content
+    response = api.get("/api/claims/", {"status": "thandi.n@example.org"})
+    assert response.status_code == 400 and b"thandi" not in response.content

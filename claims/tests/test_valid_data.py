@@ -259,7 +259,7 @@ def test_the_api_refuses_a_nonsense_line_with_a_field_error(admin_user, line, fi
     }  # fmt: skip
     response = client.post("/api/claims/", body, format="json")
     assert response.status_code == 400
-    assert list(response.json()["lines"]["0"]) == [field]
+    assert list(response.json()["errors"]["lines"]["0"]) == [field]
     assert not Claim.objects.exists()
 
 

@@ -117,11 +117,17 @@ def test_an_unknown_member_is_404(api, family):
     assert api.get("/api/members/ZZ-00/balances/").status_code == 404
 
 
-@pytest.mark.parametrize("year", ["last", "1066", "20260"])
+@pytest.mark.parametrize("year", ["last", "1066", "20260", ""])
 def test_a_bad_year_is_400(api, family, year):
     response = api.get("/api/members/AB-77-00/balances/", {"year": year})
     assert response.status_code == 400
-    assert "year" in response.json()
+    assert "year" in response.json()["errors"]
+
+
+def test_an_unknown_query_parameter_is_400_not_ignored(api, family):
+    response = api.get("/api/members/AB-77-00/balances/", {"yaer": "2025"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"yaer": ["Not a query parameter of this operation (it takes: year)."]}
 
 
 def test_balances_are_not_for_anonymous_callers(family):
