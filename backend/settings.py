@@ -389,6 +389,9 @@ ADMINS = [(name or address, address) for name, address in getaddresses([env.str(
           if address]  # fmt: skip
 # Days a stored health check run (admin: Health check runs) is kept; the daily cleanup prunes older ones.
 HEALTH_RUN_RETENTION_DAYS = env.int("HEALTH_RUN_RETENTION_DAYS", default=30)
+# Seconds without a stored run after which the next run tells the admins checks had stopped (beat, the
+# monitoring worker or the database down, when no e-mail could go out): three 5-minute periods.
+HEALTH_RUN_GAP_SECONDS = env.int("HEALTH_RUN_GAP_SECONDS", default=900)
 # Seconds a periodic task may be late before the health check says beat is not running it; beat writes
 # its last runs back every 3 minutes, so keep this well above 180.
 HEALTH_BEAT_GRACE_SECONDS = env.int("HEALTH_BEAT_GRACE_SECONDS", default=600)

@@ -358,11 +358,19 @@ def health_run_store(summary: dict, *, started_at, duration_ms: float):
                 previous = locked
                 break
         was_healthy = previous is None or previous.status == HealthCheckRun.Status.HEALTHY
+        # A gap: no run was stored for a while. Whatever stopped them (beat, the monitoring worker, the
+        # database, where the outbox lives too) could not be e-mailed about while it lasted; say so now.
+        gap_since = None
+        gap_limit = timedelta(seconds=settings.HEALTH_RUN_GAP_SECONDS)
+        if previous is not None and started_at - previous.started_at > gap_limit:
+            gap_since = previous.started_at
         alert = HealthCheckRun.Alert.NONE
         if was_healthy and status == HealthCheckRun.Status.UNHEALTHY:
             alert = HealthCheckRun.Alert.DOWN
         elif not was_healthy and status == HealthCheckRun.Status.HEALTHY:
             alert = HealthCheckRun.Alert.RECOVERED
+        elif gap_since and status == HealthCheckRun.Status.HEALTHY:
+            alert = HealthCheckRun.Alert.RESUMED
         run = HealthCheckRun.objects.create(
             started_at=started_at,
             finished_at=timezone.now(),
@@ -372,11 +380,11 @@ def health_run_store(summary: dict, *, started_at, duration_ms: float):
             alert=alert,
         )
         if alert:
-            _alert(run)
+            _alert(run, gap_since=gap_since)
     return run
 
 
-def _alert(run) -> None:
+def _alert(run, *, gap_since=None) -> None:
     """E-mail the admins through the registered channel (the notifications outbox), in the run's transaction:
     the e-mail exists if and only if the run that decided to send it does."""
     down = run.down
@@ -386,10 +394,20 @@ def _alert(run) -> None:
                  f"(health check run {run.id}). Not up:", ""]  # fmt: skip
         lines += [f"- {name}: {run.components[name]['detail']}" for name in down]
         lines += ["", "You get one more e-mail when every component is up again, and none in between."]
-    else:
+    elif run.alert == run.Alert.RECOVERED:
         subject = "Health: recovered - every component is up"
         lines = [f"The back office is healthy again at {run.finished_at:%Y-%m-%d %H:%M:%S} UTC "
                  f"(health check run {run.id}); every component is up."]  # fmt: skip
+    else:
+        minutes = (run.started_at - gap_since).total_seconds() / 60
+        subject = f"Health: checks resumed after {minutes:.0f} min without one"
+        lines = [f"Health check run {run.id} at {run.finished_at:%Y-%m-%d %H:%M:%S} UTC finds every component up."]
+    if gap_since is not None:
+        lines += [
+            "",
+            f"No health check was stored between {gap_since:%Y-%m-%d %H:%M} UTC and this run: beat, the "
+            "monitoring queue's worker or the database was not running, and nobody was told.",
+        ]
     lines += ["", "Every run: admin > Task platform > Health check runs; `python manage.py health` at a terminal."]
     if not _alert_channels:
         logger.error("Health check: %s, but no alert channel is registered: nobody is told", subject)

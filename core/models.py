@@ -42,6 +42,7 @@ class HealthCheckRun(models.Model):
         NONE = "", "None"
         DOWN = "down", "Turned unhealthy"
         RECOVERED = "recovered", "Recovered"
+        RESUMED = "resumed", "Checks resumed after a gap"
 
     started_at = models.DateTimeField(db_index=True)
     finished_at = models.DateTimeField()

@@ -52,6 +52,23 @@ def test_one_alert_when_it_turns_unhealthy_none_while_it_stays_so_and_one_when_i
         "", "down", "", "", "recovered", ""]  # fmt: skip
 
 
+def test_after_a_gap_without_runs_the_next_run_says_checks_had_stopped(settings):
+    settings.ADMINS, settings.HEALTH_RUN_GAP_SECONDS = ADMINS[:1], 900
+    check(settings, disk_ok=True)
+    HealthCheckRun.objects.update(started_at=timezone.now() - timedelta(minutes=40))  # beat or the database away
+    summary = check(settings, disk_ok=True)
+    assert HealthCheckRun.objects.get(id=summary["run_id"]).alert == "resumed"
+    (note,) = Notification.objects.all()
+    assert note.subject == "Health: checks resumed after 40 min without one"
+    assert "No health check was stored between " in note.body
+    check(settings, disk_ok=True)
+    assert Notification.objects.count() == 1  # runs every few minutes again: nothing to say
+    HealthCheckRun.objects.update(started_at=timezone.now() - timedelta(minutes=40))
+    check(settings, disk_ok=False)  # a gap that ends unhealthy: the one "down" e-mail mentions the gap
+    down = Notification.objects.latest("id")
+    assert down.subject == "Health: unhealthy - disk down" and "No health check was stored" in down.body
+
+
 def test_the_stored_components_have_the_keys_metrics_reads(settings):
     run = HealthCheckRun.objects.get(id=check(settings, disk_ok=True)["run_id"])
     assert set(run.components) == set(ONLY)
