@@ -166,7 +166,7 @@ def main() -> None:
     naive_out = python(
         "import time\n"
         "from claims.models import BenefitLedger, Claim, ClaimLine\n"
-        "from claims.adjudication.naive import adjudicate_claim_naive\n"
+        "from bench.naive_adjudication import adjudicate_claim_naive\n"
         "ids = list(Claim.objects.order_by('member__principal_id', 'service_date', 'id')\n"
         f"          .values_list('id', flat=True)[:{args.naive}])\n"
         "BenefitLedger.objects.filter(claim_line__claim_id__in=ids).delete()\n"

@@ -74,10 +74,10 @@ SEED_SQL = [
        FROM claims_claim c, LATERAL (SELECT CASE WHEN c.id % 3 = 0 OR c.status = 'partially_approved'
                                             THEN 2 ELSE 1 END AS k) lines,
             generate_series(1, lines.k) n""",
-    """INSERT INTO claims_bulkclaimjob (status, requested, total, done, approved, partially_approved, rejected,
-              already_decided, not_found, failed, chunks_total, chunks_done, created_at, error)
-       SELECT 'completed', 5000, 5000, 5000, 0, 0, 0, 0, 0, 0, 3, 3,
-              %(first)s::timestamptz + (j / 3) * interval '1 day' + interval '7 hours', ''
+    """INSERT INTO claims_bulkclaimjob (status, claim_ids, requested, total, done, approved, partially_approved,
+              rejected, already_decided, not_found, failed, chunks_total, chunks_done, created_at, error, resumes)
+       SELECT 'completed', '[]', 5000, 5000, 5000, 0, 0, 0, 0, 0, 0, 3, 3,
+              %(first)s::timestamptz + (j / 3) * interval '1 day' + interval '7 hours', '', 0
        FROM generate_series(0, %(days)s * 3 - 1) j""",
     "ANALYZE",
 ]

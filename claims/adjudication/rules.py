@@ -3,7 +3,7 @@
 `adjudicate_family` decides one family's pending claims in a fixed order (service date, receipt,
 claim number), carrying benefit usage from one claim to the next, so the outcome depends neither on
 how claims are split between workers nor on the order their IDs were given. The set-based chunk
-(engine.py) and the naive baseline (naive.py) both call it.
+(engine.py) and the naive baseline (bench/naive_adjudication.py) both call it.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
+from bench.naive_adjudication import adjudicate_claim_naive
 from claims.adjudication import engine
-from claims.adjudication.naive import adjudicate_claim_naive
 from claims.adjudication.reasons import Reason
 from claims.adjudication.rules import Benefit, Reference, Tariff, Usage, adjudicate_family
 from claims.models import BenefitLedger, Claim, ClaimLine
