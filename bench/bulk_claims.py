@@ -3,10 +3,12 @@
 On PostgreSQL + Redis (a throwaway database `medaid_bench_claims`, Redis db 11): seeds the demo
 scheme with N pending claims, starts one worker (concurrency 2), runs
 `process_bulk_claims.delay(all ids)` until the job row has ended and reports claims/s end to end and the worker's
-peak memory (main process plus pool children, sampled every 0.2 s). In the same run it resets
-`--naive` claims (default 5,000) to pending and decides them with the naive baseline (same rules,
-one claim at a time through the ORM, one save per row, in one process with no broker at all), and
-prints the ratio. The last line is one JSON object.
+peak memory (main process plus pool children, sampled every 0.2 s). In the same run it takes whole
+families holding `--naive` claims (default 5,000), keeps what the engine decided for them, resets them to
+pending and decides them again with the naive baseline (bench/naive_adjudication.py: same rules, one claim
+at a time through the ORM, one save per row, no broker) in as many processes as the worker has pool
+processes, families dealt between them; prints the ratio and whether every claim, line and ledger entry
+came out as the engine had decided it. The last line is one JSON object.
 Targets on the 2-core machine: >= 5,000 claims/s, >= 20x the baseline, worker peak < 500 MB.
 """
 
@@ -25,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "medaid_bench_claims"
 REDIS = "redis://127.0.0.1:6379/11"
+CONCURRENCY = 2  # the worker's pool processes, and as many processes for the naive baseline
 
 
 def bench_env(*, db_name: str = DB_NAME, redis: str = REDIS, **extra: str) -> dict[str, str]:
@@ -91,8 +94,9 @@ class Worker:
         self.log_path = workdir / "worker.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "backend.celery", "worker", "--concurrency=2", "-Q", "default",
-             "--loglevel=warning", "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", "bench@%h"],
+            [sys.executable, "-m", "celery", "-A", "backend.celery", "worker", f"--concurrency={CONCURRENCY}",
+             "-Q", "default", "--loglevel=warning", "--without-heartbeat", "--without-gossip", "--without-mingle",
+             "-n", "bench@%h"],
             cwd=ROOT, env=bench_env(), stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         self.peak_mb = 0.0
@@ -124,6 +128,67 @@ class Worker:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
+
+
+def naive_baseline(claims: int) -> dict:
+    """Decide about `claims` claims again with the naive baseline, in CONCURRENCY processes, and compare.
+
+    `baseline_prepare` takes whole families, keeps what the engine decided for them, resets them to
+    pending and deals the families to CONCURRENCY processes. The clock runs from the moment every
+    process has Django set up and is connected until the last one is done, as the fast path's runs from
+    `delay()` with its worker ready. Then the decisions, lines and ledger are compared with the engine's.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        snapshot = str(Path(tmp) / "engine.pickle")
+        prepared = python(
+            "import json\nfrom bench.naive_adjudication import baseline_prepare\n"
+            f"print(json.dumps(baseline_prepare(claims={claims}, processes={CONCURRENCY}, snapshot={snapshot!r})))\n"
+        )
+        groups = json.loads(prepared.strip().splitlines()[-1])
+        start = "import django; django.setup()\nfrom bench.naive_adjudication import main; main()"
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", start],
+                cwd=ROOT,
+                env=bench_env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in groups["groups"]
+        ]
+        try:
+            for process, ids in zip(processes, groups["groups"], strict=True):
+                process.stdin.write(json.dumps(ids) + "\n")
+                process.stdin.flush()
+            for process in processes:
+                if process.stdout.readline().strip() != "ready":
+                    raise RuntimeError("a naive baseline process did not start")
+            started = time.perf_counter()
+            for process in processes:
+                process.stdin.write("go\n")
+                process.stdin.flush()
+            done = [process.stdout.readline().split() for process in processes]
+            elapsed = time.perf_counter() - started
+        finally:
+            for process in processes:
+                process.stdin.close()
+                if process.wait(60):
+                    raise RuntimeError(f"a naive baseline process failed (exit {process.returncode})")
+        if any(len(line) != 3 or line[0] != "done" for line in done):
+            raise RuntimeError(f"a naive baseline process did not finish: {done}")
+        ids = [claim_id for group in groups["groups"] for claim_id in group]
+        same = python(
+            "import json\nfrom bench.naive_adjudication import baseline_matches\n"
+            f"print(baseline_matches(claim_ids=json.loads({json.dumps(ids)!r}), snapshot={snapshot!r}))\n"
+        )
+    return {
+        "claims": len(ids),
+        "families": groups["families"],
+        "elapsed_s": elapsed,
+        "processes": [(int(line[1]), float(line[2])) for line in done],
+        "identical": same.strip().splitlines()[-1] == "True",
+    }
 
 
 def main() -> None:
@@ -163,37 +228,26 @@ def main() -> None:
           f"(approved {bulk['approved']:,}, partially {bulk['partially_approved']:,}, rejected {bulk['rejected']:,}, "
           f"failed {bulk['failed']}); worker peak RSS {worker.peak_mb:.0f} MB")  # fmt: skip
 
-    naive_out = python(
-        "import time\n"
-        "from claims.models import BenefitLedger, Claim, ClaimLine\n"
-        "from bench.naive_adjudication import adjudicate_claim_naive\n"
-        "ids = list(Claim.objects.order_by('member__principal_id', 'service_date', 'id')\n"
-        f"          .values_list('id', flat=True)[:{args.naive}])\n"
-        "BenefitLedger.objects.filter(claim_line__claim_id__in=ids).delete()\n"
-        "ClaimLine.objects.filter(claim_id__in=ids).update(outcome='pending', benefit_amount=0)\n"
-        "Claim.objects.filter(id__in=ids).update(status='pending')\n"
-        "from django.db import connection\n"
-        "connection.cursor().execute('ANALYZE')  # fresh statistics after the bulk run: a fair baseline\n"
-        "started = time.perf_counter()\n"
-        "for claim_id in ids:\n    adjudicate_claim_naive(claim_id)\n"
-        "print(len(ids), time.perf_counter() - started)\n"
-    )
-    naive_n, naive_s = naive_out.split()
-    naive_per_s = int(naive_n) / float(naive_s)
+    naive = naive_baseline(args.naive)
+    naive_per_s = naive["claims"] / naive["elapsed_s"]
     speedup = claims_per_s / naive_per_s
-    print(f"naive baseline: {int(naive_n):,} claims in {float(naive_s):.2f} s = {naive_per_s:,.0f} claims/s; "
-          f"speedup {speedup:.1f}x")  # fmt: skip
+    print(f"naive baseline: {naive['claims']:,} claims of {naive['families']:,} families in {CONCURRENCY} processes, "
+          f"{naive['elapsed_s']:.2f} s = {naive_per_s:,.0f} claims/s (per process: "
+          f"{', '.join(f'{n:,} in {t:.1f} s' for n, t in naive['processes'])}); speedup {speedup:.1f}x; "
+          f"identical decisions, lines and ledger: {naive['identical']}")  # fmt: skip
     checks = [
         ("claims/s >= 5,000", claims_per_s >= 5000),
         ("speedup >= 20x", speedup >= 20),
         ("worker peak < 500 MB", worker.peak_mb < 500),
+        ("naive baseline decides identically", naive["identical"]),
     ]
     for label, ok in checks:
         print(f"  {'PASS' if ok else 'MISS'}  {label}")
     print(json.dumps({
         "claims": bulk["adjudicated"], "claims_per_s": round(claims_per_s, 1), "elapsed_s": round(bulk["elapsed_s"], 2),
-        "naive_claims": int(naive_n), "naive_claims_per_s": round(naive_per_s, 1), "speedup": round(speedup, 1),
-        "worker_peak_rss_mb": round(worker.peak_mb, 1), "seed_s": round(seed_s, 1), "concurrency": 2,
+        "naive_claims": naive["claims"], "naive_claims_per_s": round(naive_per_s, 1), "speedup": round(speedup, 1),
+        "naive_processes": CONCURRENCY, "naive_identical": naive["identical"],
+        "worker_peak_rss_mb": round(worker.peak_mb, 1), "seed_s": round(seed_s, 1), "concurrency": CONCURRENCY,
         "approved": bulk["approved"], "partially_approved": bulk["partially_approved"], "rejected": bulk["rejected"],
     }))  # fmt: skip
 

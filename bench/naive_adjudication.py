@@ -16,11 +16,12 @@ prints `ready`, waits for a line on stdin, decides the claims in the order given
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 import time
 from collections import defaultdict
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -125,6 +126,55 @@ def decisions_snapshot(claim_ids) -> dict:
         )
     )
     return {"claims": claims, "lines": lines, "ledger": ledger}
+
+
+def baseline_prepare(*, claims: int, processes: int, snapshot: str) -> dict:
+    """Set up a baseline run over the first whole families holding at least `claims` claims.
+
+    Whole families, so no claim outside the selection holds usage the re-run would see differently.
+    What the engine decided for them is pickled to `snapshot`; then their decisions and ledger entries
+    are undone (pending again) and the families dealt to `processes` groups, each family to the group
+    with fewer claims so far, its claims in the rules' order. Returns the groups and how many families.
+    """
+    ids, families = [], []
+    for family_claims in claims_by_family(Claim.objects.all()).values():
+        if len(ids) >= claims:
+            break
+        ids += family_claims
+        families.append(family_claims)
+    with open(snapshot, "wb") as out:
+        pickle.dump(decisions_snapshot(ids), out)
+    with transaction.atomic():
+        BenefitLedger.objects.filter(claim_line__claim_id__in=ids).delete()
+        ClaimLine.objects.filter(claim_id__in=ids).update(
+            outcome=ClaimLine.Outcome.PENDING,
+            eligible_amount=0,
+            copay_amount=0,
+            benefit_amount=0,
+            benefit_code="",
+            reason_codes="",
+        )
+        Claim.objects.filter(id__in=ids).update(
+            status=Claim.Status.PENDING,
+            reason_code="",
+            total_eligible=0,
+            total_copay=0,
+            total_benefit=0,
+            decided_at=None,
+            job=None,
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # fresh statistics after the bulk run and the reset: a fair baseline
+    groups: list[list[int]] = [[] for _ in range(processes)]
+    for family_claims in families:
+        min(groups, key=len).extend(family_claims)
+    return {"groups": groups, "families": len(families)}
+
+
+def baseline_matches(*, claim_ids: list[int], snapshot: str) -> bool:
+    """Whether the baseline decided these claims, their lines and ledger as the engine had (`snapshot`)."""
+    with open(snapshot, "rb") as stored:
+        return pickle.load(stored) == decisions_snapshot(claim_ids)  # noqa: S301 - the bench's own file
 
 
 def main() -> None:
