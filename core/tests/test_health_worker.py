@@ -1,4 +1,6 @@
-"""With a real worker: /health/ready turns 200, and the health alerts really leave through the outbox."""
+"""With a real worker: /health/ready turns 200, and the health alerts really leave through the outbox.
+
+One worker for both (a worker start and stop is most of such a test's time)."""
 
 import pytest
 
@@ -11,20 +13,17 @@ from notifications.tests.smtp import SmtpServer
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def test_ready_is_200_once_a_worker_answers(client, start_worker):
-    start_worker("ready")
-    response = client.get("/health/ready")
-    assert response.status_code == 200, response.json()
-    assert response.json() == {"ready": True, "components": {"database": True, "cache": True, "broker": True,
-                                                             "workers": True}}  # fmt: skip
-
-
-def test_one_email_when_it_turns_unhealthy_none_while_it_stays_so_one_when_it_recovers(start_worker, settings):
+def test_ready_is_200_with_a_worker_and_each_change_of_state_emails_the_admins_once(client, start_worker, settings):
     app.control.purge()
     fresh_beat_rows()
     smtp = SmtpServer().start()
     try:
         start_worker("mail", env=smtp.env)
+        response = client.get("/health/ready")
+        assert response.status_code == 200, response.json()
+        assert response.json() == {"ready": True, "components": {"database": True, "cache": True, "broker": True,
+                                                                 "workers": True}}  # fmt: skip
+
         settings.ADMINS = [("Ops", "ops@example.com")]
 
         def run(*, disk_ok: bool) -> dict:
