@@ -53,7 +53,10 @@ CLAIM_NUMBER = RegexValidator(
     r"^(?!batch$)[A-Za-z0-9][A-Za-z0-9._-]*$",
     "Use letters, digits, '.', '_' and '-' only, starting with a letter or digit; 'batch' is reserved.",
 )
-MEMBER = re.compile(r"^(?P<membership_number>[^\s]+?)(?:-(?P<dependant_code>[0-9A-Za-z]{1,2}))?$")
+# No space or control character; spelled out, not \S: Python counts \x1c-\x1f as whitespace and a schema
+# reader's (ECMA) regex does not, so a value the schema allowed was refused.
+NO_BLANKS = r"^[^\x00-\x20\x7f]*$"
+MEMBER = re.compile(r"^(?P<membership_number>[^\x00-\x20\x7f]+?)(?:-(?P<dependant_code>[0-9A-Za-z]{1,2}))?$")
 STATUS_FILTER = ["", *Claim.Status.values]  # '' (?status=) means no filter
 
 
@@ -160,8 +163,8 @@ class ClaimFilterSerializer(QuerySerializer):
         choices=Claim.Status.choices, required=False, allow_blank=True,
         error_messages={"invalid_choice": f"Use one of: {', '.join(Claim.Status.values)} (or nothing)."},
     )  # fmt: skip
-    # Any non-blank text without whitespace matches MEMBER; the schema says the same (pattern ^\S*$).
-    member = serializers.RegexField(r"^\S*$", required=False, allow_blank=True, max_length=23)
+    # Any text without a space or control character matches MEMBER; the schema's pattern is the same.
+    member = serializers.RegexField(NO_BLANKS, required=False, allow_blank=True, max_length=23)
     page = serializers.IntegerField(min_value=1, required=False)
 
 
@@ -182,7 +185,7 @@ class ClaimsApi(DeclaredQueryParams, APIView):
         parameters=[
             OpenApiParameter("status", enum=STATUS_FILTER, description="empty: every status"),
             OpenApiParameter(
-                "member", {"type": "string", "pattern": r"^\S*$", "maxLength": 23},
+                "member", {"type": "string", "pattern": NO_BLANKS, "maxLength": 23},
                 description="'12345-01' for one member, '12345' for the whole family; empty: every member",
             ),
             PAGE,
