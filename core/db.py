@@ -194,7 +194,7 @@ def _defaulted_fields(model: type[Model], given: list) -> list[tuple[Any, Callab
             continue
         if field.primary_key and getattr(field, "db_returning", False):
             continue  # an auto-incremented key: the database assigns it
-        if getattr(field, "db_default", None) is not None and field.has_db_default():
+        if field.has_db_default():
             continue  # the database's own default
         if isinstance(field, DateField | DateTimeField | TimeField) and (field.auto_now or field.auto_now_add):
             filled.append((field, _now_for(field)))
