@@ -280,13 +280,15 @@ def _attempt_failed(row: Notification, token: str, kind: Failure, error: str, re
     if kind is Failure.PERMANENT or attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
         Notification.objects.filter(id=row.id, lease_token=token).update(
             status=Notification.Status.FAILED, attempts=attempts, last_error=error, lease_token="", lease_until=None,
-            next_attempt_at=None,
+            next_attempt_at=None, updated_at=timezone.now(),  # update() skips auto_now; the health check reads it
         )  # fmt: skip
         report.failed.append(row.id)
         logger.warning("Notification %s to %s failed after %s attempts: %s", row.id, mask_email(row.recipient),
                        attempts, error)  # fmt: skip
         return
     row.attempts = attempts
-    Notification.objects.filter(id=row.id, lease_token=token).update(attempts=attempts, last_error=error)
+    Notification.objects.filter(id=row.id, lease_token=token).update(
+        attempts=attempts, last_error=error, updated_at=timezone.now()
+    )
     report.retry.append(row.id)
     logger.info("Notification %s: attempt %s failed, will retry: %s", row.id, attempts, error)
