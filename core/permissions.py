@@ -10,6 +10,7 @@ An authenticated user without the permission gets 403; an anonymous one 401 (IsA
 from __future__ import annotations
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import BasePermission, IsAuthenticated
 
 ACTIONS = {"GET": "view", "HEAD": "view", "OPTIONS": "view", "POST": "add", "PUT": "change", "PATCH": "change",
@@ -70,7 +71,13 @@ class PermissionSchema(AutoSchema):
             perms = explicit.get(self.method, [])
         else:
             perms = model_perms(self.view.permission_model, self.method)
-        bodies.setdefault("401", {"description": "No credentials, or a wrong token."})
+        from core.api_errors import ERROR
+
         needed = " and ".join(f"`{p}`" for p in perms) or "a permission"
-        bodies.setdefault("403", {"description": f"Logged in without the permission {needed}."})
+        for code, description in (
+            ("401", "No credentials, or a wrong token."),
+            ("403", f"Logged in without the permission {needed}."),
+        ):
+            if code not in bodies:  # with the body it has: {"detail": ...}
+                bodies[code] = self._get_response_for_code(OpenApiResponse(ERROR, description=description), code)
         return bodies
