@@ -2,7 +2,8 @@ from django.contrib import admin
 
 from core.history_admin import AuditedAdmin
 
-from .models import BenefitCategory, Member, Plan, Scheme, WaitingPeriod
+from .models import BenefitCategory, Member, MembershipPeriod, Plan, Scheme, WaitingPeriod
+from .services import member_today_sync
 
 
 @admin.register(Scheme)
@@ -63,6 +64,16 @@ class WaitingPeriodInline(admin.TabularInline):
     fields = ("kind", "icd10_prefix", "benefit_code", "start", "end")
 
 
+class MembershipPeriodInline(admin.TabularInline):
+    """The member's cover over time (issue 13): the adjudication reads the period in force on the service date."""
+
+    model = MembershipPeriod
+    extra = 0
+    fields = ("valid_from", "valid_to", "status", "plan")
+    ordering = ("valid_from",)
+    verbose_name_plural = "membership periods (history of status and plan option)"
+
+
 @admin.register(Member)
 class MemberAdmin(AuditedAdmin):  # "History": who changed what, when
     list_display = (
@@ -73,7 +84,17 @@ class MemberAdmin(AuditedAdmin):  # "History": who changed what, when
     raw_id_fields = ("principal",)
     list_select_related = ("plan",)
     ordering = ("membership_number", "dependant_code")
-    inlines = [DependantInline, WaitingPeriodInline]
+    inlines = [MembershipPeriodInline, DependantInline, WaitingPeriodInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Today's plan and status follow the periods once there are any: edit the periods instead.
+        if obj is not None and obj.periods.exists():
+            return (*super().get_readonly_fields(request, obj), "plan", "status", "status_since")
+        return super().get_readonly_fields(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        member_today_sync(member_ids=[form.instance.id])
 
 
 @admin.register(WaitingPeriod)

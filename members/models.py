@@ -139,6 +139,72 @@ class Member(models.Model):
         """The principal's id: the unit that shares family limits and is adjudicated in one place."""
         return self.principal_id or self.id
 
+    def clean(self):
+        """A family is on one plan option (issue 13): its limits are the plan's family limits, one set for all."""
+        if self.plan_id is None:
+            return
+        if self.principal_id is not None:
+            principal_plan = Member.objects.filter(id=self.principal_id).values_list("plan_id", flat=True).first()
+            if principal_plan is not None and principal_plan != self.plan_id:
+                raise ValidationError({"plan": "A dependant is on the principal member's plan option."})
+        elif self.pk is not None and Member.objects.filter(principal_id=self.pk).exclude(plan_id=self.plan_id).exists():
+            raise ValidationError(
+                {"plan": "The dependants are on another plan option: a family changes plan together "
+                         "(members.services.family_plan_change)."}
+            )  # fmt: skip
+
+
+class MembershipPeriod(models.Model):
+    """Cover as it was from one date to another: status and plan option (issue 13).
+
+    Adjudication reads the period in force on the service date, so a December claim decided in January
+    is paid by the December plan and a service during a suspension stays rejected after reinstatement.
+    A plan change at a benefit-year boundary, a suspension and a reinstatement each start a new period.
+    Member.plan/status/status_since stay as today's state, kept in step by members.services.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="periods")
+    status = models.CharField(max_length=12, choices=Member.Status.choices, default=Member.Status.ACTIVE)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="membership_periods")
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True, help_text="empty while the period is open")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("member", "valid_from")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                name="membership_period_in_order",
+                violation_error_message="A membership period cannot end before it starts.",
+            ),
+            models.UniqueConstraint(fields=["member", "valid_from"], name="membership_period_unique_start"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.status} {self.valid_from}..{self.valid_to or ''}"
+
+    def clean(self):
+        """Dates in order, no overlap with the member's other periods, and the principal's plan for a dependant."""
+        if self.valid_from is None or self.member_id is None:
+            return
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValidationError({"valid_to": "A membership period cannot end before it starts."})
+        others = MembershipPeriod.objects.filter(member_id=self.member_id).exclude(pk=self.pk)
+        if self.valid_to is not None:
+            others = others.filter(valid_from__lte=self.valid_to)
+        if others.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=self.valid_from)).exists():
+            raise ValidationError({"valid_from": "This period overlaps another period of the member."})
+        principal_id = Member.objects.filter(id=self.member_id).values_list("principal_id", flat=True).first()
+        if principal_id is not None and self.plan_id is not None:
+            overlapping = MembershipPeriod.objects.filter(member_id=principal_id).filter(
+                Q(valid_to__isnull=True) | Q(valid_to__gte=self.valid_from)
+            )
+            if self.valid_to is not None:
+                overlapping = overlapping.filter(valid_from__lte=self.valid_to)
+            if overlapping.exclude(plan_id=self.plan_id).exists():
+                raise ValidationError({"plan": "A dependant is on the principal member's plan option."})
+
 
 class WaitingPeriod(models.Model):
     """No benefit during [start, end]: for everything (general), a diagnosis (ICD-10 prefix) or a category."""

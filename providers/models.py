@@ -1,6 +1,7 @@
 """Healthcare providers, identified by their practice number."""
 
 from django.db import models
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 
@@ -27,3 +28,30 @@ class Provider(models.Model):
 
     def __str__(self) -> str:
         return f"{self.practice_number} {self.name}"
+
+
+class ProviderStatusPeriod(models.Model):
+    """A provider's status from one date to another (issue 13): services before a suspension are paid.
+
+    Outside every period the provider is active; a provider with no periods at all is judged by its
+    `status` field on every date, as before. Provider.status stays today's state (providers.services).
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="status_periods")
+    status = models.CharField(max_length=10, choices=Provider.Status.choices, default=Provider.Status.SUSPENDED)
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True, help_text="empty while the period is open")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ("provider", "valid_from")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")), name="provider_period_in_order",
+                violation_error_message="A status period cannot end before it starts.",
+            ),
+            models.UniqueConstraint(fields=["provider", "valid_from"], name="provider_period_unique_start"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.provider_id} {self.status} {self.valid_from}..{self.valid_to or ''}"
