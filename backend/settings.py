@@ -313,6 +313,13 @@ LOGGING = {
 # --- Claims ---------------------------------------------------------------------------------------
 # A claim received more than this many days after its service date is rejected (CLAIM_WINDOW_EXPIRED).
 CLAIM_WINDOW_DAYS = env.int("CLAIM_WINDOW_DAYS", default=120)
+# How the claim window is judged: "days" (CLAIM_WINDOW_DAYS after the service date) or "regulation6" (by the
+# last day of the fourth month after the month of service, as the Medical Schemes Act's regulation 6 sets it).
+CLAIM_WINDOW_POLICY = env.str("CLAIM_WINDOW_POLICY", default="days")
+if CLAIM_WINDOW_POLICY not in ("days", "regulation6"):
+    raise ImproperlyConfigured(f"CLAIM_WINDOW_POLICY must be 'days' or 'regulation6', not {CLAIM_WINDOW_POLICY!r}")
+# The scheme's time zone: the day a claim was received is the day there (TIME_ZONE stays UTC for storage).
+SCHEME_TIME_ZONE = env.str("SCHEME_TIME_ZONE", default="Africa/Johannesburg")
 # Claims per bulk-job chunk (whole families only, so a chunk may be a little larger). Measured in one
 # process on PostgreSQL: 500 -> ~2,650 claims/s, 1,000 -> ~2,970, 2,000 -> ~3,270 (fixed costs per chunk).
 BULK_CHUNK_SIZE = env.int("BULK_CHUNK_SIZE", default=2000)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -24,9 +26,9 @@ from django.utils import timezone
 from claims.models import BenefitLedger, Claim, ClaimLine, PreAuthorisation, TariffCode
 from core import cache as reference_cache
 from core.db import insert_rows, update_rows
-from members.models import Member, WaitingPeriod
+from members.models import Member, MembershipPeriod, WaitingPeriod
 from notifications.services import claim_decision_notifications_create
-from providers.models import Provider
+from providers.models import Provider, ProviderStatusPeriod
 
 from . import rules
 from .rules import ACCEPTED_CLAIM_STATUSES, ClaimIn, LineIn, Reference, Usage
@@ -121,17 +123,26 @@ def _lines_by_claim(claim_ids: list[int]) -> dict[int, list[LineIn]]:
 
 def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Reference, Usage]:
     """Everything the rules need for these claims and families, in a fixed number of queries."""
+    in_families = Q(id__in_ids=families) | Q(principal_id__in_ids=families)
+    history: dict[int, list[rules.Period]] = defaultdict(list)  # the periods in force on any date (issue 13)
+    for member_id, *rest in (
+        MembershipPeriod.objects.filter(Q(member_id__in_ids=families) | Q(member__principal_id__in_ids=families))
+        .order_by("member_id", "valid_from")
+        .values_list("member_id", "valid_from", "valid_to", "status", "plan_id")
+    ):
+        history[member_id].append(rules.Period(*rest))
     members = {
-        row[0]: rules.MemberInfo(row[0], row[1] or row[0], *row[2:])
-        for row in Member.objects.filter(Q(id__in_ids=families) | Q(principal_id__in_ids=families)).values_list(
+        row[0]: rules.MemberInfo(row[0], row[1] or row[0], *row[2:], periods=tuple(history.get(row[0], ())))
+        for row in Member.objects.filter(in_families).values_list(
             "id", "principal_id", "plan_id", "status", "status_since", "cover_start", "cover_end"
         )
     }
     member_ids = list(members)
+    plan_ids = {m.plan_id for m in members.values()} | {p.plan_id for ps in history.values() for p in ps}
     # Plans, the price list and the provider registry come through core/cache.py (warmed daily, superseded
     # when one changes); what the cache does not know is read from the database, as before.
     benefits: dict[int, dict[str, rules.Benefit]] = defaultdict(dict)
-    for plan_id, plan in reference_cache.plans_get({m.plan_id for m in members.values()}).items():
+    for plan_id, plan in reference_cache.plans_get(plan_ids).items():
         for code, *rest in plan["benefits"]:
             benefits[plan_id][code] = rules.Benefit(code, *rest)
     codes = {line.tariff_code for claim in claims for line in claim.lines}
@@ -154,6 +165,13 @@ def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Referenc
                 "practice_number", "status"
             )
         )
+    provider_periods: dict[str, list[rules.ProviderPeriod]] = defaultdict(list)
+    for number, *rest in (
+        ProviderStatusPeriod.objects.filter(provider__practice_number__in=numbers)
+        .order_by("provider_id", "valid_from")
+        .values_list("provider__practice_number", "valid_from", "valid_to", "status")
+    ):
+        provider_periods[number].append(rules.ProviderPeriod(*rest))
     waiting: dict[int, list[rules.WaitingPeriod]] = defaultdict(list)
     periods = WaitingPeriod.objects.filter(member_id__in_ids=member_ids).order_by("start", "id")
     for member_id, *rest in periods.values_list("member_id", "kind", "icd10_prefix", "benefit_code", "start", "end"):
@@ -171,8 +189,16 @@ def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Referenc
         waiting_periods=waiting,
         preauths=preauths,
         claim_window_days=settings.CLAIM_WINDOW_DAYS,
+        claim_window_policy=settings.CLAIM_WINDOW_POLICY,
+        time_zone=_zone(settings.SCHEME_TIME_ZONE),
+        provider_periods={number: tuple(periods) for number, periods in provider_periods.items()},
     )
     return ref, _usage(claims, families, member_ids)
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def _usage(claims: list[ClaimIn], families: list[int], member_ids: list[int]) -> Usage:

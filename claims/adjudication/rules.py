@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from .reasons import Reason
@@ -66,6 +66,16 @@ def _comparable(amount) -> tuple:
 
 
 @dataclass(frozen=True, slots=True)
+class Period:
+    """A membership period (issue 13): status and plan option from valid_from to valid_to (None = open)."""
+
+    valid_from: date
+    valid_to: date | None
+    status: str
+    plan_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class MemberInfo:
     id: int
     family_id: int
@@ -74,6 +84,27 @@ class MemberInfo:
     status_since: date
     cover_start: date
     cover_end: date | None
+    # The history, in date order; empty for a member recorded only by today's fields (then status before
+    # status_since was active, on today's plan).
+    periods: tuple[Period, ...] = ()
+
+    def in_force(self, day: date) -> tuple[str, int] | None:
+        """(status, plan id) on `day`; None when no period covers it."""
+        if not self.periods:
+            return ("active" if self.status == "active" or day < self.status_since else self.status), self.plan_id
+        for period in self.periods:
+            if period.valid_from <= day and (period.valid_to is None or day <= period.valid_to):
+                return period.status, period.plan_id
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderPeriod:
+    """A provider's status from valid_from to valid_to (None = open); outside every period: active."""
+
+    valid_from: date
+    valid_to: date | None
+    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +155,12 @@ class Reference:
     waiting_periods: dict[int, list[WaitingPeriod]]  # member id -> ...
     preauths: dict[int, list[PreAuth]]  # member id -> ...
     claim_window_days: int = 120
+    # "days": received at most claim_window_days after the service date; "regulation6": by the end of the
+    # fourth month after the month of service (Medical Schemes Act regulation 6).
+    claim_window_policy: str = "days"
+    time_zone: tzinfo | None = None  # the scheme's: the day a claim was received is the day there (None: as given)
+    provider_periods: dict[str, tuple[ProviderPeriod, ...]] = field(default_factory=dict)  # practice number -> ...
+
 
 
 @dataclass
@@ -179,7 +216,7 @@ def adjudicate_claim(claim: ClaimIn, ref: Reference, usage: Usage) -> ClaimDecis
         lines = [LineDecision(line.id, REJECTED, ZERO, ZERO, ZERO, "", (reason,)) for line in claim.lines]
         return ClaimDecision(claim.id, claim.member_id, family_id, CLAIM_REJECTED, reason, lines, year)
 
-    benefits = ref.benefits.get(member.plan_id, {})
+    benefits = ref.benefits.get(_plan_on(member, claim.service_date, ref), {})
     event_used: dict[str, Decimal] = defaultdict(lambda: ZERO)  # per-event cap: per claim and benefit
     lines = [_adjudicate_line(claim, line, member, benefits, ref, usage, event_used) for line in claim.lines]
     outcomes = {line.outcome for line in lines}
@@ -189,21 +226,68 @@ def adjudicate_claim(claim: ClaimIn, ref: Reference, usage: Usage) -> ClaimDecis
     return ClaimDecision(claim.id, claim.member_id, family_id, status, "", lines, year)
 
 
+def _plan_on(member: MemberInfo, day: date, ref: Reference) -> int:
+    """The plan option in force on `day`: the principal's, since a family is on one plan option (issue 13)."""
+    principal = ref.members.get(member.family_id, member)
+    state = principal.in_force(day) or member.in_force(day)
+    return state[1] if state else member.plan_id
+
+
+def _provider_status(claim: ClaimIn, ref: Reference) -> str | None:
+    status = ref.providers.get(claim.practice_number)
+    periods = ref.provider_periods.get(claim.practice_number)
+    if status is None or not periods:
+        return status  # unknown, or judged by today's status on every date (no history recorded)
+    day = claim.service_date
+    for period in periods:
+        if period.valid_from <= day and (period.valid_to is None or day <= period.valid_to):
+            return period.status
+    return "active"
+
+
+def _covered(member: MemberInfo, day: date) -> bool:
+    return member.cover_start <= day and (member.cover_end is None or day <= member.cover_end)
+
+
+def received_on(claim: ClaimIn, ref: Reference) -> date:
+    """The day the claim was received, in the scheme's time zone: 00:30 in Johannesburg is 22:30 UTC the day
+    before, and a claim for that morning's service is not from the future (issue 13)."""
+    received = claim.received_at
+    if ref.time_zone is not None and received.tzinfo is not None:
+        received = received.astimezone(ref.time_zone)
+    return received.date()
+
+
+def window_closes(day: date, ref: Reference) -> date:
+    """The last day a claim for a service on `day` may be received."""
+    if ref.claim_window_policy == "regulation6":  # the last day of the fourth month after the month of service
+        month = day.month + 4  # the month after that one, day 1, less a day
+        first_after = date(day.year + (month // 12), month % 12 + 1, 1)
+        return first_after - timedelta(days=1)
+    return day + timedelta(days=ref.claim_window_days)
+
+
 def _claim_rejection(claim: ClaimIn, member: MemberInfo | None, ref: Reference, usage: Usage) -> str:
-    provider_status = ref.providers.get(claim.practice_number)
+    provider_status = _provider_status(claim, ref)
     if provider_status is None:
         return Reason.PROVIDER_UNKNOWN
     if provider_status != "active":
         return Reason.PROVIDER_SUSPENDED
     day = claim.service_date
-    if member is None or (member.status != "active" and day >= member.status_since):
+    if member is None:
         return Reason.MEMBER_NOT_ACTIVE
-    if day < member.cover_start or (member.cover_end is not None and day > member.cover_end):
+    # The period in force on the service date, however the member stands today; a dependant's cover ends
+    # (and is suspended) with the principal's.
+    principal = ref.members.get(member.family_id) if member.family_id != member.id else None
+    states = [member.in_force(day)] + ([principal.in_force(day)] if principal else [])
+    if any(state is not None and state[0] != "active" for state in states):
+        return Reason.MEMBER_NOT_ACTIVE
+    if None in states or not _covered(member, day) or (principal is not None and not _covered(principal, day)):
         return Reason.NO_COVER
-    received = claim.received_at.date()
+    received = received_on(claim, ref)
     if day > received:
         return Reason.SERVICE_DATE_IN_FUTURE
-    if received - day > timedelta(days=ref.claim_window_days):
+    if received > window_closes(day, ref):
         return Reason.CLAIM_WINDOW_EXPIRED
     if claim.fingerprint() in usage.accepted:
         return Reason.DUPLICATE_CLAIM
