@@ -41,12 +41,22 @@ class PlanSerializer(serializers.Serializer):
     year = serializers.IntegerField()
 
 
+class MembershipPeriodSerializer(serializers.Serializer):
+    """One period of the member's cover (issue 13); valid_to null while it is open."""
+
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField(allow_null=True)
+    status = serializers.ChoiceField(choices=Member.Status.choices)
+    plan = PlanSerializer()
+
+
 class MemberBalancesSerializer(serializers.Serializer):
     membership_number = serializers.CharField()
     dependant_code = serializers.CharField()
     plan = PlanSerializer()
     benefit_year = serializers.IntegerField()
     balances = BalanceSerializer(many=True)
+    periods = MembershipPeriodSerializer(many=True, help_text="the history of status and plan option, oldest first")
 
 
 class MemberBalancesApi(DeclaredQueryParams, APIView):
@@ -85,5 +95,6 @@ class MemberBalancesApi(DeclaredQueryParams, APIView):
             "plan": member.plan,
             "benefit_year": year,
             "balances": member_balances(member=member, year=year),
+            "periods": member.periods.select_related("plan").order_by("valid_from"),
         }
         return Response(MemberBalancesSerializer(data).data)
