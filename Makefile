@@ -31,6 +31,7 @@ flower: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports  # the layer contracts in pyproject.toml [tool.importlinter]
 
 bench-broker: install
 	$(PY) -m bench.broker

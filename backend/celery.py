@@ -5,11 +5,10 @@ import os
 import time
 
 from celery.signals import beat_init, before_task_publish, celeryd_after_setup, task_postrun, task_prerun
-from kombu.utils.url import maybe_sanitize_url
 
-from core import control as _control  # noqa: F401 - registers the `live_mode` remote-control command
 from core.beat_lock import hold_beat_lock
 from core.broker import register_transport
+from core.control import live_mode  # also registers the `live_mode` remote-control command
 from core.store_first import StoreFirstCelery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
@@ -24,32 +23,13 @@ beat_init.connect(hold_beat_lock)  # one beat sends, a second one waits as its s
 logger = logging.getLogger(__name__)
 
 
-def live_mode() -> dict:
-    """Which broker, result backend and cache this process uses, passwords masked."""
-    from django.conf import settings
-
-    with app.connection_for_read() as conn:
-        broker = conn.as_uri()  # kombu masks the password
-    db = settings.DATABASES["default"]
-    return {
-        "broker": broker,
-        "result_backend": maybe_sanitize_url(app.conf.result_backend or ""),
-        "cache": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1],
-        # Where the cache and the django:// broker live: host, port and name only, never a password.
-        "cache_location": maybe_sanitize_url(str(settings.CACHES["default"].get("LOCATION", ""))),
-        "database": f"{db['ENGINE'].rsplit('.', 1)[-1]}:{db.get('HOST') or ''}:{db.get('PORT') or ''}/{db['NAME']}",
-        "mode": settings.BACKEND_MODE,
-        "redis_available": settings.REDIS_AVAILABLE,
-    }
-
-
 @celeryd_after_setup.connect
 def _log_live_mode(sender, instance, **kwargs):
     from django_celery_results.backends import DatabaseBackend
 
     # django-celery-results' backend has no URL, so Celery's banner would print an empty "results:".
     DatabaseBackend.as_uri = lambda self, *args, **kwargs: "django-db"
-    mode = live_mode()
+    mode = live_mode(app)
     logger.info(
         "Worker %s: broker %s, result backend %s, cache %s", sender, mode["broker"], mode["result_backend"],
         mode["cache"],

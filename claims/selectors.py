@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from claims.adjudication.reasons import DESCRIPTIONS
-from claims.models import BulkClaimJob, Claim, ClaimLine
+from claims.models import BenefitLedger, BulkClaimJob, Claim, ClaimLine
+from members.models import Member
 
 
 def claim_get(*, claim_number: str) -> Claim | None:
@@ -52,3 +55,58 @@ def bulk_job_percent_done(job: BulkClaimJob) -> float:
     if not job.total:
         return 100.0 if job.status != BulkClaimJob.Status.RUNNING else 0.0
     return round(100 * job.done / job.total, 1)
+
+
+# --- benefit balances: a member's plan limits against the ledger's sums (the members API shows them) ---
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class BenefitBalance:
+    """One benefit category for one member and benefit year; a None limit (and remainder) is unlimited."""
+
+    benefit_code: str
+    description: str
+    member_limit: Decimal | None
+    used_by_member: Decimal
+    remaining_for_member: Decimal | None
+    family_limit: Decimal | None
+    used_by_family: Decimal
+    remaining_for_family: Decimal | None
+
+
+def member_balances(*, member: Member, year: int) -> list[BenefitBalance]:
+    """Per benefit category of the member's plan: limits, what the ledger says was used, what remains.
+
+    The family is the principal and every dependant (ledger rows carry the principal as `family`); the
+    benefit year is the calendar year of the service date, as the adjudication books it.
+    """
+    ledger = BenefitLedger.objects.filter(benefit_year=year)
+    used_by_member = _sums(ledger.filter(member_id=member.id))
+    used_by_family = _sums(ledger.filter(family_id=member.family_id))
+    balances = []
+    for benefit in member.plan.benefits.order_by("code"):
+        mine = used_by_member.get(benefit.code, ZERO)
+        family = used_by_family.get(benefit.code, ZERO)
+        balances.append(
+            BenefitBalance(
+                benefit_code=benefit.code,
+                description=benefit.get_code_display(),
+                member_limit=benefit.annual_limit_member,
+                used_by_member=mine,
+                remaining_for_member=_remaining(benefit.annual_limit_member, mine),
+                family_limit=benefit.annual_limit_family,
+                used_by_family=family,
+                remaining_for_family=_remaining(benefit.annual_limit_family, family),
+            )
+        )
+    return balances
+
+
+def _sums(ledger) -> dict[str, Decimal]:
+    return dict(ledger.values_list("benefit_code").annotate(total=Sum("amount")).order_by())
+
+
+def _remaining(limit: Decimal | None, used: Decimal) -> Decimal | None:
+    return None if limit is None else max(limit - used, ZERO)

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from claims.adjudication.engine import Outcome, adjudicate_claims_in_transaction
 from claims.models import BulkClaimChunk, BulkClaimJob, Claim
+from core.enqueue import task_named  # services never import tasks: tasks import services
 from core.transient import TRANSIENT_ERRORS
 from members.models import Member
 
@@ -73,7 +74,7 @@ def bulk_job_create(*, claim_ids: list[int] | None) -> BulkClaimJob:
 
 def bulk_job_start(*, claim_ids: list[int] | None) -> BulkClaimJob:
     """Create a job for `claim_ids` (None: every pending claim) and enqueue it once this transaction commits."""
-    from core.tasks import process_bulk_claims
+    process_bulk_claims = task_named("core.tasks.process_bulk_claims")  # claims/tasks.py
 
     job = bulk_job_create(claim_ids=claim_ids)
     process_bulk_claims.delay_on_commit(job_id=job.id)
@@ -206,7 +207,7 @@ def _dispatch_chunks(job: BulkClaimJob, *, skip_first: bool = True, chunk_ids: l
     sweep publishes again whatever is left when the job stops moving.
     """
     from backend.celery import app
-    from claims.tasks import adjudicate_chunk
+    adjudicate_chunk = task_named("claims.tasks.adjudicate_chunk")
 
     if chunk_ids is None:
         chunk_ids = list(
@@ -346,7 +347,7 @@ def bulk_jobs_sweep() -> dict:
 
 
 def _sweep_job(job_id: int, *, give_up) -> tuple[str, int] | None:
-    from core.tasks import process_bulk_claims
+    process_bulk_claims = task_named("core.tasks.process_bulk_claims")  # claims/tasks.py
 
     with transaction.atomic():
         job = BulkClaimJob.objects.select_for_update().filter(id=job_id, status=RUNNING).first()

@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from core import cache, lookups  # noqa: F401 - lookups registers field__in_ids
+        from core import lookups  # noqa: F401 - lookups registers field__in_ids
 
-        cache.connect_invalidation()  # a saved plan, tariff or provider supersedes its cached kind
+        # The reference cache's kinds are registered by the domain apps (members, providers, claims):
+        # core imports no domain app.

@@ -1,9 +1,14 @@
 """The one small cache module: reference data the system reads most, under generation-keyed names.
 
-Four kinds, each with its own generation: `plans` (each active plan with its benefit categories),
-`tariffs` (the whole price list, and the list valid on a day), `providers` (practice number ->
-status) and `dashboard` (the admin's figures). A key is `ref:<kind>:<generation>:<part>`; the pointer
-`ref:<kind>:gen` names the live generation. So:
+Kinds, each with its own generation, are registered by the domain apps from their AppConfig.ready()
+(core imports no domain app, issue 12): `plans` (members/cache.py: each active plan with its benefit
+categories), `providers` (providers/cache.py: practice number -> status), `tariffs` (the whole price
+list, and the list valid on a day) and `dashboard` (the admin's figures), both in claims/cache.py:
+
+    register_kind("providers", warm=lambda day: {"registry": load_provider_registry()},
+                  invalidated_by=(Provider,))
+
+A key is `ref:<kind>:<generation>:<part>`; the pointer `ref:<kind>:gen` names the live generation. So:
 
 - a warm-up writes every key of a new generation first and moves the pointers last: a reader sees
   the old set or the new one, never half of each;
@@ -24,25 +29,64 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Q
 from django.db.models.signals import post_delete, post_save
-from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("plans", "tariffs", "providers", "dashboard")
 PREFIX = "ref"
-DASHBOARD_TIMEOUT = 300  # the dashboard's counts move all day: five minutes old at most
 _MISS = object()
 _WARN_EVERY = 30.0  # seconds between two "cache unreachable" warnings of one process
 _last_warning = 0.0
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    warm: Callable[[date], dict[str, object]]  # the day -> {part: value}: what a warm-up writes
+    timeout: int | None  # seconds a key lives; None: REFERENCE_CACHE_TIMEOUT
+
+
+_kinds: dict[str, Kind] = {}
+# The registered kinds' names, in registration order. One list, changed in place, so that a module that
+# did `from core.cache import KINDS` before the apps were ready sees every kind too.
+KINDS: list[str] = []
+
+
+def register_kind(
+    name: str,
+    *,
+    warm: Callable[[date], dict[str, object]],
+    timeout: int | None = None,
+    invalidated_by: Iterable[type] = (),
+) -> None:
+    """Add (or replace, so a re-run ready() is harmless) the kind `name`.
+
+    `warm(day)` loads every part the daily warm-up writes; a save or delete of any `invalidated_by`
+    model supersedes the kind (after its transaction commits, see reference_invalidate).
+    """
+    _kinds[name] = Kind(name, warm, timeout)
+    if name not in KINDS:
+        KINDS.append(name)
+    for model in invalidated_by:
+        for signal in (post_save, post_delete):
+            signal.connect(
+                lambda sender, kind=name, **kwargs: reference_invalidate(kind),
+                sender=model,
+                weak=False,
+                dispatch_uid=f"reference-cache-{name}-{model.__name__}-{signal is post_save}",
+            )
+
+
+def kind_parts(kind: str, day: date) -> dict[str, object]:
+    """Every part of `kind` the warm-up writes for `day`, loaded from the database."""
+    return _kinds[kind].warm(day)
 
 
 def _safely(operation: Callable[[], object], fallback, what: str):
@@ -78,7 +122,10 @@ def data_key(kind: str, generation: int, part: str) -> str:
 
 
 def key_timeout(kind: str) -> int:
-    return DASHBOARD_TIMEOUT if kind == "dashboard" else settings.REFERENCE_CACHE_TIMEOUT
+    registered = _kinds.get(kind)
+    if registered is not None and registered.timeout is not None:
+        return registered.timeout
+    return settings.REFERENCE_CACHE_TIMEOUT
 
 
 def new_generation(current: int | None) -> int:
@@ -132,138 +179,21 @@ def _bump(kind: str) -> None:
     )
 
 
-# --- loaders: what each key holds, read from the database ---------------------------------------
-
-
-def load_plans(plan_ids: Iterable[int]) -> dict[int, dict]:
-    """Plans with their benefit categories (code, member limit, family limit, copay %, event cap, pre-auth)."""
-    from members.models import BenefitCategory, Plan
-
-    fields = ("id", "code", "name", "year", "effective_from", "effective_to")
-    plans = {plan["id"]: {**plan, "benefits": []} for plan in Plan.objects.filter(id__in=plan_ids).values(*fields)}
-    for plan_id, *benefit in (
-        BenefitCategory.objects.filter(plan_id__in=list(plans))
-        .order_by("plan_id", "code")
-        .values_list("plan_id", "code", "annual_limit_member", "annual_limit_family", "copay_percent",
-                     "per_event_cap", "requires_preauth")
-    ):  # fmt: skip
-        plans[plan_id]["benefits"].append(tuple(benefit))
-    return plans
-
-
-def load_active_plan_ids(day: date) -> list[int]:
-    from members.models import Plan
-
-    return list(
-        Plan.objects.filter(effective_from__lte=day, effective_to__gte=day).order_by("id").values_list("id", flat=True)
-    )
-
-
-def load_price_list() -> dict[str, list[tuple]]:
-    """Every tariff row by code, in a fixed order (when two rows could apply, the first one wins)."""
-    from claims.models import TariffCode
-
-    tariffs: dict[str, list[tuple]] = defaultdict(list)
-    for code, *rest in TariffCode.objects.order_by("code", "valid_from", "id").values_list(
-        "code", "valid_from", "valid_to", "unit_price", "benefit_code"
-    ):
-        tariffs[code].append(tuple(rest))
-    return dict(tariffs)
-
-
-def load_tariffs_valid_on(day: date) -> list[dict]:
-    from claims.models import TariffCode
-
-    return list(
-        TariffCode.objects.filter(Q(valid_to=None) | Q(valid_to__gte=day), valid_from__lte=day)
-        .order_by("code", "valid_from", "id")
-        .values("code", "description", "benefit_code", "unit_price", "valid_from", "valid_to")
-    )
-
-
-def load_provider_registry() -> dict[str, str]:
-    from providers.models import Provider
-
-    return dict(Provider.objects.values_list("practice_number", "status"))
-
-
-def load_dashboard() -> dict:
-    from claims.models import BulkClaimJob, Claim
-    from members.models import Member
-    from providers.models import Provider
-
-    return {
-        "as_of": timezone.now().isoformat(),
-        "claims_by_status": dict(Claim.objects.values_list("status").annotate(n=Count("id")).order_by()),
-        "members_by_status": dict(Member.objects.values_list("status").annotate(n=Count("id")).order_by()),
-        "providers_by_status": dict(Provider.objects.values_list("status").annotate(n=Count("id")).order_by()),
-        "bulk_jobs_running": BulkClaimJob.objects.filter(status=BulkClaimJob.Status.RUNNING).count(),
-    }
-
-
-# --- what the engine, the API and the admin call ----------------------------------------------
-
-
-def plans_get(plan_ids: Iterable[int]) -> dict[int, dict]:
-    """Plans with their benefit categories, by id (unknown ids are left out); one cache round trip,
-    and the plans it misses in two queries."""
-    plan_ids = sorted(set(plan_ids))
-    generation = _safely(lambda: _generation("plans"), None, "read")
+def read_many(kind: str, parts: dict, load: Callable[[list], dict]) -> dict:
+    """The cached values of many parts of `kind` in one round trip: `parts` maps an id to its part name;
+    the ids missed are loaded with one `load(missing_ids)` (id -> value) and stored. id -> value, without
+    the ids `load` did not find."""
+    generation = _safely(lambda: _generation(kind), None, "read")
     if generation is None:  # the cache is down: the database answers
-        return load_plans(plan_ids)
-    keys = {plan_id: data_key("plans", generation, f"plan:{plan_id}") for plan_id in plan_ids}
+        return load(list(parts))
+    keys = {item: data_key(kind, generation, part) for item, part in parts.items()}
     found = _safely(lambda: cache.get_many(list(keys.values())), {}, "read")
-    plans = {plan_id: found[key] for plan_id, key in keys.items() if key in found}
-    missing = [plan_id for plan_id in plan_ids if plan_id not in plans]
+    values = {item: found[key] for item, key in keys.items() if key in found}
+    missing = [item for item in parts if item not in values]
     if missing:
-        loaded = load_plans(missing)
-        _safely(
-            lambda: cache.set_many({keys[p]: loaded.get(p) for p in missing}, timeout=key_timeout("plans")),
-            None,
-            "fill",
-        )
-        plans.update(loaded)
-    return {plan_id: plan for plan_id, plan in plans.items() if plan is not None}
-
-
-def active_plans(day: date | None = None) -> list[dict]:
-    day = day or timezone.now().date()
-    ids = read_through("plans", f"active:{day.isoformat()}", lambda: load_active_plan_ids(day))
-    plans = plans_get(ids)
-    return [plans[plan_id] for plan_id in ids if plan_id in plans]
-
-
-def price_list() -> dict[str, list[tuple]]:
-    """code -> [(valid_from, valid_to, unit_price, benefit_code), ...], all validity periods."""
-    return read_through("tariffs", "all", load_price_list)
-
-
-def tariffs_valid_on(day: date | None = None) -> list[dict]:
-    day = day or timezone.now().date()
-    return read_through("tariffs", f"valid:{day.isoformat()}", lambda: load_tariffs_valid_on(day))
-
-
-def provider_registry() -> dict[str, str]:
-    return read_through("providers", "registry", load_provider_registry)
-
-
-def dashboard_figures() -> dict:
-    return read_through("dashboard", "figures", load_dashboard)
-
-
-# --- invalidation on change: connected once, from core.apps ------------------------------------
-
-
-def connect_invalidation() -> None:
-    from claims.models import TariffCode
-    from members.models import BenefitCategory, Plan
-    from providers.models import Provider
-
-    for model, kind in ((Plan, "plans"), (BenefitCategory, "plans"), (TariffCode, "tariffs"), (Provider, "providers")):
-        for signal in (post_save, post_delete):
-            signal.connect(
-                lambda sender, kind=kind, **kwargs: reference_invalidate(kind),
-                sender=model,
-                weak=False,
-                dispatch_uid=f"reference-cache-{kind}-{model.__name__}-{signal is post_save}",
-            )
+        loaded = load(missing)
+        # A miss is stored too (as None), so an unknown id does not go to the database on every read.
+        filled = {keys[item]: loaded.get(item) for item in missing}
+        _safely(lambda: cache.set_many(filled, timeout=key_timeout(kind)), None, "fill")
+        values.update(loaded)
+    return {item: value for item, value in values.items() if value is not None}

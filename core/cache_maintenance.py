@@ -1,4 +1,4 @@
-"""The services behind cache_warmup and cleanup_expired_cache (core/cache.py holds the key scheme)."""
+"""The services behind cache_warmup and cleanup_expired_cache (core/cache.py holds the key scheme and the kinds)."""
 
 from __future__ import annotations
 
@@ -29,15 +29,8 @@ def cache_warm_up() -> dict:
     before = reference.generations()
     new = {kind: reference.new_generation(before[kind]) for kind in reference.KINDS}
     day = timezone.now().date()
-    today = day.isoformat()
-    active_ids = reference.load_active_plan_ids(day)
-    parts: dict[str, dict[str, object]] = {
-        "plans": {f"plan:{plan_id}": plan for plan_id, plan in reference.load_plans(active_ids).items()}
-        | {f"active:{today}": active_ids},
-        "tariffs": {"all": reference.load_price_list(), f"valid:{today}": reference.load_tariffs_valid_on(day)},
-        "providers": {"registry": reference.load_provider_registry()},
-        "dashboard": {"figures": reference.load_dashboard()},
-    }
+    # Each kind's parts come from the app that registered it (core/cache.py register_kind).
+    parts = {kind: reference.kind_parts(kind, day) for kind in reference.KINDS}
     for kind, values in parts.items():
         keyed = {reference.data_key(kind, new[kind], part): value for part, value in values.items()}
         cache.set_many(keyed, timeout=reference.key_timeout(kind))

@@ -9,11 +9,12 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from claims.selectors import member_balances
 from core.api_errors import malformed, not_found
 from core.api_inputs import DeclaredQueryParams, QuerySerializer
 from core.permissions import API_PERMISSIONS, PermissionSchema
 from members.models import Member
-from members.selectors import member_balances, member_get
+from members.selectors import member_get
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 

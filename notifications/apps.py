@@ -17,3 +17,11 @@ class NotificationsConfig(AppConfig):
 
         register_check("notifications", check_notifications)  # failed in the last day, or stuck in the queue
         register_alert_channel(alert_admins)  # health alerts go to ADMINS through the outbox
+
+        from claims.hooks import register_decisions_listener
+        from core.metrics.collector import register_section
+        from notifications import metrics
+        from notifications.services import claim_decision_notifications_create
+
+        register_decisions_listener("notifications", claim_decision_notifications_create)  # decision e-mails
+        register_section("notifications", metrics.notification_metrics)  # /metrics: e-mails by status

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.db import insert_rows
+from core.enqueue import task_named  # services never import tasks: tasks import services
 from members.models import Member
 from notifications.models import Notification
 from notifications.privacy import NotificationRejected, mask_email, notification_problem, printable
@@ -142,7 +143,7 @@ def notifications_enqueue(*, ids: list[int]) -> None:
     if not ids:
         return
     from backend.celery import app
-    from notifications.tasks import send_notification_batch
+    send_notification_batch = task_named("notifications.tasks.send_notification_batch")
 
     size = settings.NOTIFICATION_BATCH_SIZE
     with app.producer_or_acquire() as producer:

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core import cache as reference_cache
+from claims import cache as reference_cache
 from reports.chart import outcome_chart
 from reports.export import report_csv, report_filename
 from reports.models import DailyReport

@@ -23,11 +23,11 @@ from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from claims import cache as reference_cache
+from claims.hooks import claim_decisions_announce
 from claims.models import BenefitLedger, Claim, ClaimLine, PreAuthorisation, TariffCode
-from core import cache as reference_cache
 from core.db import insert_rows, update_rows
 from members.models import Member, MembershipPeriod, WaitingPeriod
-from notifications.services import claim_decision_notifications_create
 from providers.models import Provider, ProviderStatusPeriod
 
 from . import rules
@@ -74,7 +74,7 @@ def adjudicate_claims_in_transaction(claim_ids: list[int], *, job_id=None, keep_
     claimed = {claim.id: sum((line.claimed for line in claim.lines), rules.ZERO) for claim in claims}
     write_decisions(decisions, claimed=claimed, job_id=job_id)
     numbers = {claim.id: claim.claim_number for claim in claims}
-    claim_decision_notifications_create(
+    claim_decisions_announce(  # the decision e-mails (notifications registers itself)
         decisions=[(d.claim_id, numbers[d.claim_id], d.status, d.family_id or d.member_id) for d in decisions]
     )
     outcome.adjudicated = len(decisions)

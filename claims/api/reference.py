@@ -11,8 +11,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from claims import cache as reference_cache
 from claims.models import TariffCode
-from core import cache as reference_cache
 from core.api_errors import malformed
 from core.api_inputs import DeclaredQueryParams, QuerySerializer, StrictDateField
 from core.permissions import API_PERMISSIONS, PermissionSchema

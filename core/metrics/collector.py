@@ -1,7 +1,8 @@
 """A prometheus-client Collector that reads everything at scrape time, so every web process answers the same.
 
 Nothing here is kept in process-global counters: each scrape reads the `TaskStat` rows the workers write,
-the broker's queue depths, the bulk jobs, claims and notifications by status, and the last health verdict.
+the broker's queue depths, the sections the domain apps register (bulk jobs, claims and notifications by
+status: `register_section`), and the last health verdict.
 A section that cannot be read (the broker down, say) is left out and reported by
 `medaid_metrics_section_up{section} 0`, so one outage never hides the others. Label values are task,
 queue, state, outcome and component names and bulk job ids only: never a name, an address or a code
@@ -14,12 +15,10 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count
-from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -29,10 +28,17 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "medaid"
 HEALTH_CACHE_KEY = "metrics:health:v1"
-# Finished bulk jobs keep their per-job series this long after they end (long enough to see a job end),
-# so the number of series stays bounded by the jobs of a day.
-FINISHED_JOB_SECONDS = 24 * 3600
-JOB_FIELDS = ("total", "done", "approved", "partially_approved", "rejected", "already_decided", "not_found", "failed")
+
+
+# The domain's sections (bulk jobs and claims from claims/metrics.py, e-mails from notifications/metrics.py),
+# registered from their AppConfig.ready(): core imports no domain app (issue 12).
+_domain_sections: dict[str, Callable[[], list[Metric]]] = {}
+
+
+def register_section(name: str, read: Callable[[], list[Metric]]) -> None:
+    """Add (or replace, so a re-run ready() is harmless) a section; it is read at every scrape, between the
+    platform's own sections (tasks, queues) and health, and reported by medaid_metrics_section_up."""
+    _domain_sections[name] = read
 
 
 class MedaidCollector(Collector):
@@ -40,9 +46,7 @@ class MedaidCollector(Collector):
         sections: dict[str, Callable[[], list[Metric]]] = {
             "tasks": task_metrics,
             "queues": queue_metrics,
-            "bulk_jobs": bulk_job_metrics,
-            "claims": claim_metrics,
-            "notifications": notification_metrics,
+            **_domain_sections,
             "health": health_metrics,
         }
         up = GaugeMetricFamily(f"{PREFIX}_metrics_section_up", "1 when the section could be read at this scrape",
@@ -110,61 +114,7 @@ def queue_metrics() -> list[Metric]:
     return metrics
 
 
-def bulk_job_metrics() -> list[Metric]:
-    """Bulk jobs by status, and the progress of each job running or finished in the last day."""
-    from claims.models import BulkClaimJob
-
-    jobs = GaugeMetricFamily(f"{PREFIX}_bulk_jobs", "Bulk adjudication jobs by status", labels=["status"])
-    by_status = _count_by_status(BulkClaimJob)
-    for status in BulkClaimJob.Status.values:
-        jobs.add_metric([status], by_status.get(status, 0))
-    claims = GaugeMetricFamily(f"{PREFIX}_bulk_job_claims",
-                               "Claims of a bulk job: total found, done, and each outcome so far",
-                               labels=["job", "kind"])  # fmt: skip
-    chunks = GaugeMetricFamily(f"{PREFIX}_bulk_job_chunks", "Chunks of a bulk job: total and done",
-                               labels=["job", "kind"])  # fmt: skip
-    progress = GaugeMetricFamily(f"{PREFIX}_bulk_job_progress_ratio", "Claims done / claims found (1 when none)",
-                                 labels=["job"])  # fmt: skip
-    status = GaugeMetricFamily(f"{PREFIX}_bulk_job_status", "1 for the job's current status", labels=["job", "status"])
-    since = timezone.now() - timedelta(seconds=FINISHED_JOB_SECONDS)
-    recent = BulkClaimJob.objects.filter(status=BulkClaimJob.Status.RUNNING) | BulkClaimJob.objects.filter(
-        finished_at__gte=since
-    )
-    fields = ("id", "status", "chunks_total", "chunks_done", *JOB_FIELDS)
-    for row in recent.order_by("id").values(*fields):
-        job = str(row["id"])
-        for field in JOB_FIELDS:
-            claims.add_metric([job, field], row[field])
-        chunks.add_metric([job, "total"], row["chunks_total"])
-        chunks.add_metric([job, "done"], row["chunks_done"])
-        progress.add_metric([job], row["done"] / row["total"] if row["total"] else 1.0)
-        status.add_metric([job, row["status"]], 1)
-    return [jobs, claims, chunks, progress, status]
-
-
-def claim_metrics() -> list[Metric]:
-    """Claims by status: pending, and decided by outcome (approved, partially approved, rejected)."""
-    from claims.models import Claim
-
-    gauge = GaugeMetricFamily(f"{PREFIX}_claims", "Claims by status (the decided ones by outcome)", labels=["status"])
-    counts = _count_by_status(Claim)
-    for status in Claim.Status.values:
-        gauge.add_metric([status], counts.get(status, 0))
-    return [gauge]
-
-
-def notification_metrics() -> list[Metric]:
-    """E-mails (Notification rows) by status: queued, sent, failed, rejected."""
-    from notifications.models import Notification
-
-    gauge = GaugeMetricFamily(f"{PREFIX}_notifications", "E-mails by status", labels=["status"])
-    counts = _count_by_status(Notification)
-    for status in Notification.Status.values:
-        gauge.add_metric([status], counts.get(status, 0))
-    return [gauge]
-
-
-def _count_by_status(model) -> dict[str, int]:
+def count_by_status(model) -> dict[str, int]:
     """One GROUP BY on the model's indexed status column."""
     return dict(model.objects.order_by().values_list("status").annotate(n=Count("id")).values_list("status", "n"))
 

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from claims import cache as reference_data  # the kinds the apps register (claims re-exports all)
 from claims.adjudication.engine import adjudicate_claims
 from claims.models import Claim, TariffCode
 from claims.tests.factories import (
@@ -85,8 +86,8 @@ def test_warm_up_writes_a_generation_of_every_kind_and_says_what_it_wrote(scheme
     assert result["kinds"] == {"plans": 3, "tariffs": 2, "providers": 1, "dashboard": 1}
     assert result["keys"] == 7 and result["duration_ms"] >= 0 and result["skipped_changed_meanwhile"] == []
     assert all(reference.generations().values())
-    assert reference.provider_registry() == {"0100001": "active", "0100002": "suspended"}
-    assert reference.price_list()["0191"] == [(LONG_AGO, None, Decimal("250.00"), "GP")]
+    assert reference_data.provider_registry() == {"0100001": "active", "0100002": "suspended"}
+    assert reference_data.price_list()["0191"] == [(LONG_AGO, None, Decimal("250.00"), "GP")]
 
 
 def test_a_second_warm_up_replaces_the_first_generation_as_a_whole(scheme):
@@ -95,7 +96,7 @@ def test_a_second_warm_up_replaces_the_first_generation_as_a_whole(scheme):
     cache_warmup()
     second = reference.generations()
     assert all(second[kind] > first[kind] for kind in reference.KINDS)
-    assert cache.get(reference.data_key("providers", second["providers"], "registry")) == reference.provider_registry()
+    assert cache.get(reference.data_key("providers", second["providers"], "registry")) == reference_data.provider_registry()
 
 
 def test_after_warm_up_adjudicating_a_chunk_reads_no_reference_data_from_the_database(scheme):
@@ -137,7 +138,7 @@ def test_a_tariff_change_is_seen_at_once(scheme, api, django_capture_on_commit_c
         tariff = TariffCode.objects.get(code="0190")
         tariff.unit_price = Decimal("450.00")
         tariff.save()
-    assert reference.price_list()["0190"][0][2] == Decimal("450.00")
+    assert reference_data.price_list()["0190"][0][2] == Decimal("450.00")
     assert api.get("/api/tariffs/").json()[0]["unit_price"] == "450.00"
     member = MemberFactory(plan=scheme["plans"][0])
     claim = ClaimFactory(member=member, practice_number="0100001", lines=[{"claimed_amount": Decimal("450.00")}])
@@ -155,7 +156,7 @@ def test_a_plan_or_provider_change_supersedes_only_its_own_kind(scheme, django_c
     after = reference.generations()
     assert after["plans"] > before["plans"] and after["providers"] > before["providers"]
     assert after["tariffs"] == before["tariffs"] and after["dashboard"] == before["dashboard"]
-    codes = [row[0] for row in reference.plans_get([scheme["plans"][0].id])[scheme["plans"][0].id]["benefits"]]
+    codes = [row[0] for row in reference_data.plans_get([scheme["plans"][0].id])[scheme["plans"][0].id]["benefits"]]
     assert "GP" not in codes
 
 
@@ -215,7 +216,7 @@ def test_warm_up_and_cleanup_run_on_a_worker_of_the_cache_queue(start_worker, sc
     warmed = cache_warmup.delay().get(timeout=60)
     assert warmed["keys"] == 7
     assert cleanup_expired_cache.delay().get(timeout=60)["steps"]["cache"]["deleted"] >= 0
-    assert reference.provider_registry()["0100002"] == "suspended"
+    assert reference_data.provider_registry()["0100002"] == "suspended"
 
 
 def test_with_the_cache_unreachable_adjudication_and_the_api_read_the_database(scheme, api, settings, caplog):
