@@ -34,13 +34,14 @@ def test_the_baseline_computes_exactly_the_fast_report_on_demo_data():
     # to providers the demo lacks, so that more providers than the top ten compete, and some to none.
     extra = [ProviderFactory(discipline=discipline).practice_number for discipline in Provider.Discipline.values]
     start, end = day_bounds(DAY)
-    claims = list(Claim.objects.only("id", "received_at", "practice_number"))
-    for claim in claims:
-        claim.received_at = start - timedelta(hours=20) + timedelta(seconds=(claim.id * 104729) % (64 * 3600))
-        claim.decided_at = claim.received_at + timedelta(seconds=(claim.id * 7919) % (30 * 3600))
-        if claim.id % 4 == 0:
-            claim.practice_number = extra[claim.id % len(extra)]
-        elif claim.id % 13 == 0:
+    # By position in claim-number order, not by id: ids differ from run to run on PostgreSQL.
+    claims = list(Claim.objects.order_by("claim_number").only("id", "received_at", "practice_number"))
+    for n, claim in enumerate(claims, start=1):
+        claim.received_at = start - timedelta(hours=20) + timedelta(seconds=(n * 104729) % (64 * 3600))
+        claim.decided_at = claim.received_at + timedelta(seconds=(n * 7919) % (30 * 3600))
+        if n % 4 == 0:
+            claim.practice_number = extra[n % len(extra)]
+        elif n % 13 == 0:
             claim.practice_number = "9999999"  # in no registry: the "unknown" discipline
     Claim.objects.bulk_update(claims, ["received_at", "decided_at", "practice_number"])
     BulkClaimJob.objects.filter(pk=BulkClaimJob.objects.create(total=5).pk).update(created_at=start)
