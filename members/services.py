@@ -23,18 +23,25 @@ def member_today_sync(*, member_ids: Iterable[int], today: date | None = None) -
     for period in MembershipPeriod.objects.filter(member_id__in=list(member_ids)).order_by("member_id", "valid_from"):
         periods.setdefault(period.member_id, []).append(period)
     for member in Member.objects.filter(id__in=list(periods)):
-        started = [p for p in periods[member.id] if p.valid_from <= today] or periods[member.id][:1]
-        current = started[-1]
-        since = current.valid_from
-        for earlier in reversed(started[:-1]):  # the status took effect where a run of equal statuses began
-            if earlier.status != current.status:
-                break
-            since = earlier.valid_from
+        current, since = period_today(periods[member.id], today)
         fields = {"plan_id": current.plan_id, "status": current.status, "status_since": since}
         if any(getattr(member, name) != value for name, value in fields.items()):
             Member.objects.filter(id=member.id).update(**fields)  # no history row: the periods carry it
             changed += 1
     return changed
+
+
+def period_today(periods: list, today: date):
+    """The period in force today (or the first, before cover starts) and the day its status took effect:
+    where the run of periods with that status began (a plan change is not a change of status)."""
+    started = [p for p in periods if p.valid_from <= today] or periods[:1]
+    current = started[-1]
+    since = current.valid_from
+    for earlier in reversed(started[:-1]):
+        if earlier.status != current.status:
+            break
+        since = earlier.valid_from
+    return current, since
 
 
 @transaction.atomic

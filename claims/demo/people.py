@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -22,6 +22,7 @@ from claims.demo.catalogue import (
     TARIFFS,
     TOWNS,
     UNKNOWN_TARIFFS,
+    WINDOW_DAYS,
     B,
     D,
     _add_months,
@@ -31,7 +32,9 @@ from claims.demo.catalogue import (
     _years_before,
 )
 from claims.models import Claim, PreAuthorisation, TariffCode
-from members.models import BenefitCategory, Member, Plan, Scheme, WaitingPeriod
+from core.db import update_rows
+from members.models import BenefitCategory, Member, MembershipPeriod, Plan, Scheme, WaitingPeriod
+from members.services import period_today
 from providers.models import Provider
 
 
@@ -111,24 +114,27 @@ class PeopleMixin:
         name = "Demo Medical Scheme" + (f" {self.run}" if self.run > 1 else "")
         scheme = Scheme.objects.create(code=f"DEMO{self.run}", name=name)
         self.plans: dict[str, Plan] = {}
+        self.previous_plans: dict[str, Plan] = {}  # last benefit year's options: the periods before 1 January
         self.benefits: dict[str, dict[str, tuple]] = {}
         categories = []
-        for code, name, _weight, benefits in PLANS:
-            plan = Plan.objects.create(
-                scheme=scheme, code=code, name=name, year=year,
-                effective_from=date(year, 1, 1), effective_to=date(year, 12, 31),
-            )  # fmt: skip
-            self.plans[code] = plan
-            self.benefits[code] = {}
-            for benefit, (member, family, copay, cap, preauth) in benefits.items():
-                row = (_money(member), _money(family), Decimal(copay), _money(cap), preauth)
-                self.benefits[code][benefit] = row
-                categories.append(BenefitCategory(
-                    plan=plan, code=benefit, annual_limit_member=row[0], annual_limit_family=row[1],
-                    copay_percent=row[2], per_event_cap=row[3], requires_preauth=preauth,
-                ))  # fmt: skip
+        for plans, plan_year in ((self.plans, year), (self.previous_plans, year - 1)):
+            for code, name, _weight, benefits in PLANS:
+                plan = Plan.objects.create(
+                    scheme=scheme, code=code, name=name, year=plan_year,
+                    effective_from=date(plan_year, 1, 1), effective_to=date(plan_year, 12, 31),
+                )  # fmt: skip
+                plans[code] = plan
+                self.benefits.setdefault(code, {})
+                for benefit, (member, family, copay, cap, preauth) in benefits.items():
+                    row = (_money(member), _money(family), Decimal(copay), _money(cap), preauth)
+                    self.benefits[code][benefit] = row
+                    categories.append(BenefitCategory(
+                        plan=plan, code=benefit, annual_limit_member=row[0], annual_limit_family=row[1],
+                        copay_percent=row[2], per_event_cap=row[3], requires_preauth=preauth,
+                    ))  # fmt: skip
         BenefitCategory.objects.bulk_create(categories)
-        self.counts.update(scheme=scheme.code, plans=len(self.plans), benefit_categories=len(categories))
+        self.counts.update(scheme=scheme.code, plans=len(self.plans) + len(self.previous_plans),
+                           benefit_categories=len(categories))  # fmt: skip
 
     def create_providers(self) -> None:
         rng = self.rng
@@ -202,10 +208,76 @@ class PeopleMixin:
         ]
         WaitingPeriod.objects.bulk_create(waits, batch_size=BATCH_SIZE)
         self.kinds = kinds
+        self.create_periods()
         self.counts.update(
             members=len(principals) + len(dependants), principals=len(principals), dependants=len(dependants),
             waiting_periods=len(waits),
         )  # fmt: skip
+
+    def create_periods(self) -> None:
+        """Each member's membership periods (issue 13): today's state, and for some families history.
+
+        A fifth of the regular families changed plan at the last benefit-year boundary (most stayed on their
+        option, whose plan row is per year; some switched option), one in sixteen was suspended for arrears
+        and reinstated. That history ends well before the demo claims' service dates (received over the
+        last WINDOW_DAYS days, up to about 210 days after service for the late ones), so the claims' outcomes
+        are what each scenario was built for; the engine still has to find the period in force among several.
+        """
+        rng, today = self.rng, self.today
+        boundary = date(today.year, 1, 1)
+        history_ends = today - timedelta(days=WINDOW_DAYS + 240)
+        codes = [p[0] for p in PLANS]
+        rows, reinstated = [], []
+        for index, family in enumerate(self.families):
+            kind = self.kinds.get(index, "regular")
+            head = family[0].member
+            plan_code = family[0].plan
+            switch = kind == "regular" and head.cover_start < boundary - timedelta(days=60) and rng.random() < 0.2
+            previous = rng.choice(codes) if switch and rng.random() < 0.35 else plan_code
+            suspension = None
+            earliest = head.cover_start + timedelta(days=31)
+            if kind == "regular" and rng.random() < 0.0625 and earliest + timedelta(days=120) < history_ends:
+                start = earliest + timedelta(days=rng.randint(0, (history_ends - earliest).days - 120))
+                suspension = (start, start + timedelta(days=rng.randint(30, 90)))
+            for person in family:
+                periods = self.periods_of(person.member, plan_code, previous if switch else None, suspension)
+                rows.extend(periods)
+                since = period_today(periods, today)[1]
+                if since != person.member.status_since:  # reinstated: today's status took effect then
+                    person.member.status_since = since
+                    reinstated.append((since, person.member.pk))
+        MembershipPeriod.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+        update_rows(Member, ("status_since",), reinstated)
+        members = Counter(row.member_id for row in rows)
+        self.counts.update(
+            membership_periods=len(rows), members_with_history=sum(1 for n in members.values() if n > 1),
+        )  # fmt: skip
+
+    def periods_of(self, member: Member, plan_code: str, previous: str | None, suspension) -> list[MembershipPeriod]:
+        """Cut the member's cover where something changed, then merge neighbours that are alike."""
+        start, boundary = member.cover_start, date(self.today.year, 1, 1)
+        cuts = {start}
+        if member.status != Member.Status.ACTIVE and member.status_since > start:
+            cuts.add(member.status_since)
+        if suspension:
+            cuts |= {suspension[0], suspension[1] + timedelta(days=1)}
+        if previous is not None:
+            cuts.add(boundary)
+        cuts = sorted(day for day in cuts if day >= start)
+        periods: list[list] = []
+        for day, following in zip(cuts, [*cuts[1:], None], strict=True):
+            status = Member.Status.ACTIVE
+            if member.status != Member.Status.ACTIVE and day >= member.status_since:
+                status = member.status
+            elif suspension and suspension[0] <= day <= suspension[1]:
+                status = Member.Status.SUSPENDED
+            plan = self.previous_plans[previous] if previous is not None and day < boundary else self.plans[plan_code]
+            end = following - timedelta(days=1) if following else None
+            if periods and periods[-1][2:] == [status, plan]:
+                periods[-1][1] = end
+            else:
+                periods.append([day, end, status, plan])
+        return [MembershipPeriod(member=member, valid_from=f, valid_to=t, status=s, plan=p) for f, t, s, p in periods]
 
     def family_kinds(self, sizes) -> dict[int, str]:
         rng = self.rng

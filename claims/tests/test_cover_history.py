@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from rest_framework.test import APIClient
 
 from claims.adjudication.engine import adjudicate_claims
 from claims.adjudication.reasons import Reason
+from claims.demo import demo_data_seed
 from claims.models import BenefitLedger, Claim
 from claims.tests.factories import ClaimFactory, DependantFactory, MemberFactory, PlanFactory, ProviderFactory
 from members.models import Member, MembershipPeriod
@@ -200,3 +202,19 @@ def test_the_admin_shows_the_periods_of_a_member_and_a_provider(admin_client):
     ProviderStatusPeriod.objects.create(provider=provider, valid_from=date(2026, 3, 1), status="suspended")
     page = admin_client.get(f"/admin/providers/provider/{provider.id}/change/")
     assert page.status_code == 200 and b'name="status_periods-0-valid_from"' in page.content
+
+
+def test_the_demo_data_has_history_for_more_than_a_tenth_of_the_members_and_todays_state_follows_it():
+    today = date(2026, 2, 10)  # the boundary is in the claims' range: December services meet January receipts
+    counts = demo_data_seed(members=400, claims=300, today=today)
+    members = Member.objects.count()
+    with_history = Member.objects.annotate(n=Count("periods")).filter(n__gt=1).count()
+    assert counts["members_with_history"] == with_history >= members / 10
+    assert not Member.objects.filter(periods__isnull=True).exists()
+    assert MembershipPeriod.objects.filter(status="suspended", valid_to__isnull=False).exists()  # reinstated
+    assert MembershipPeriod.objects.filter(plan__year=2025).exists() and member_today_sync(
+        member_ids=Member.objects.values_list("id", flat=True), today=today
+    ) == 0  # today's plan and status are the periods' in force today
+    for member in Member.objects.prefetch_related("periods"):
+        rows = [(p.valid_from, p.valid_to) for p in member.periods.all()]
+        assert all(end is not None and end < start for (_, end), (start, _) in zip(rows, rows[1:], strict=False))  # no overlap
