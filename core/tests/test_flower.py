@@ -121,9 +121,13 @@ def test_flower_answers_with_credentials_lists_the_worker_and_shows_a_task(start
     assert requests.get(f"{url}/workers", timeout=10).status_code == 401
     assert requests.get(f"{url}/api/workers", auth=(USER, "wrong"), timeout=10).status_code == 401
 
-    workers = requests.get(f"{url}/api/workers", params={"refresh": "1"}, auth=auth, timeout=30)
-    assert workers.status_code == 200
-    assert any(name.startswith(f"flower-{os.getpid()}@") for name in workers.json()), workers.json()
+    def worker_listed():
+        # Flower's inspect waits about a second for replies: on a loaded machine the first may miss them.
+        workers = requests.get(f"{url}/api/workers", params={"refresh": "1"}, auth=auth, timeout=30)
+        assert workers.status_code == 200
+        return any(name.startswith(f"flower-{os.getpid()}@") for name in workers.json())
+
+    wait_until(worker_listed, 30, "Flower never listed the worker", interval=0.5)
 
     # Flower asks the workers to send task events (remote control), then a task's events reach it.
     try:
