@@ -12,7 +12,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-PYTEST=(.venv/bin/pytest -p no:cacheprovider -q -ra)
+PYTEST=(.venv/bin/pytest -p no:cacheprovider -q -ra --durations=15)  # the slowest, to keep the 25-minute budget in sight
 PG_URL=${TEST_DATABASE_URL:-postgres://root@127.0.0.1:5432/medaid}
 REDIS_TEST_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/14}  # its own Redis database, emptied by the suite
 export DJANGO_DEBUG=1
