@@ -218,3 +218,31 @@ def test_the_demo_data_has_history_for_more_than_a_tenth_of_the_members_and_toda
     for member in Member.objects.prefetch_related("periods"):
         rows = [(p.valid_from, p.valid_to) for p in member.periods.all()]
         assert all(end is not None and end < start for (_, end), (start, _) in zip(rows, rows[1:], strict=False))  # no overlap
+
+
+def test_the_data_migration_gives_each_member_periods_that_decide_every_date_as_before():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("members.migrations.0005_membership_periods_from_today")
+    plan = PlanFactory()
+    active = MemberFactory(plan=plan, cover_start=date(2024, 1, 1))
+    suspended = MemberFactory(plan=plan, cover_start=date(2024, 1, 1), status="suspended",
+                              status_since=date(2026, 3, 1))  # fmt: skip
+    terminated = MemberFactory(plan=plan, cover_start=date(2024, 1, 1), cover_end=date(2026, 4, 30),
+                               status="terminated", status_since=date(2026, 5, 1))  # fmt: skip
+    days = [date(2026, 2, 28), date(2026, 3, 1), date(2026, 4, 30), date(2026, 5, 1)]
+    before = [decide(m, day, local(2026, 5, 20, 9, 0)).reason_code for m in (active, suspended, terminated)
+              for day in days]  # fmt: skip
+    migration.create_periods(apps, None)
+    assert list(suspended.periods.values_list("valid_from", "valid_to", "status")) == [
+        (date(2024, 1, 1), date(2026, 2, 28), "active"), (date(2026, 3, 1), None, "suspended"),
+    ]  # fmt: skip
+    assert active.periods.count() == 1 and terminated.periods.count() == 2
+    again = ProviderFactory().practice_number  # another practice: not a duplicate of the first claims
+    after = [decide(m, day, local(2026, 5, 20, 9, 0), again).reason_code for m in (active, suspended, terminated)
+             for day in days]  # fmt: skip
+    assert after == before
+    not_active = Reason.MEMBER_NOT_ACTIVE
+    assert before[4:] == ["", not_active, not_active, not_active, "", "", "", not_active]
