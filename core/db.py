@@ -72,23 +72,16 @@ def insert_rows(
     given = [model._meta.get_field(name) for name in fields]
     filled = _defaulted_fields(model, given)
     all_fields = given + [field for field, _ in filled]
-    if filled:
-        # A constant default once per call; a callable one (a new list, a uuid4) once per row, as save() does.
-        fixed = [None if getattr(make, "per_row", False) else make() for _, make in filled]
-        per_row = [(i, make) for i, (_, make) in enumerate(filled) if getattr(make, "per_row", False)]
-        if per_row:
-
-            def tail() -> tuple:
-                values = list(fixed)
-                for i, make in per_row:
-                    values[i] = make()
-                return tuple(values)
-
-            rows = [(*row, *tail()) for row in rows]
-        else:
-            rows = [(*row, *fixed) for row in rows]
     pg = connection.vendor == "postgresql"
-    columns = _prepared_columns(all_fields, rows, connection, pg_text=pg)
+    columns = _prepared_columns(given, rows, connection, pg_text=pg)
+    for field, make in filled:
+        # A constant default is adapted once for the whole column; a callable one (a new list, a uuid4)
+        # is called per row, as save() does.
+        if getattr(make, "per_row", False):
+            columns.extend(_prepared_columns([field], [(make(),) for _ in rows], connection, pg_text=pg))
+        else:
+            (once,) = _prepared_columns([field], [(make(),)], connection, pg_text=pg)
+            columns.append(once * len(rows))
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(field.column) for field in all_fields)
@@ -234,7 +227,27 @@ def _prepared_columns(fields: list, rows: list, connection, *, pg_text: bool = F
     columns = []
     for field, values in zip(fields, zip(*rows, strict=True), strict=True):
         plain = _unchanged_type(field, connection, pg_text=pg_text)
+        kinds = set(map(type, values))
+        if kinds == {plain}:  # the common case, at C speed: ids, codes, statuses
+            if not pg_text:
+                columns.append(list(values))
+            else:
+                columns.append(list(map(str if plain is int else _pg_quote, values)))
+            continue
         prep = field.get_db_prep_save
+        if len(kinds) == 1:
+            try:
+                distinct = set(values)
+            except TypeError:  # unhashable (JSON lists or dicts)
+                distinct = None
+            if distinct is not None:
+                # One type: equal values adapt alike, so each distinct value is adapted once.
+                if pg_text:
+                    adapted = {value: _pg_element(prep(value, connection)) for value in distinct}
+                else:
+                    adapted = {value: prep(value, connection) for value in distinct}
+                columns.append(list(map(adapted.__getitem__, values)))
+                continue
         seen: dict[tuple[type, Any], Any] = {}
         out: list[Any] = []
         append = out.append
@@ -247,12 +260,12 @@ def _prepared_columns(fields: list, rows: list, connection, *, pg_text: bool = F
                 key = (kind, value)
                 append(seen[key])
             except KeyError:
-                adapted = prep(value, connection)
-                seen[key] = adapted = _pg_element(adapted) if pg_text else adapted
-                append(adapted)
+                result = prep(value, connection)
+                seen[key] = result = _pg_element(result) if pg_text else result
+                append(result)
             except TypeError:  # unhashable (a JSON list or dict)
-                adapted = prep(value, connection)
-                append(_pg_element(adapted) if pg_text else adapted)
+                result = prep(value, connection)
+                append(_pg_element(result) if pg_text else result)
         columns.append(out)
     return columns
 
