@@ -16,9 +16,12 @@ branch) is here once, read from `Model._meta`:
 PostgreSQL: one statement per call (`INSERT ... SELECT FROM unnest(arrays)`, `UPDATE ... FROM
 unnest(arrays)`), each column one array parameter written as literal text: psycopg's list dumper was
 the adjudication chunk's costliest Python, and Django's client-side cursor sends `executemany` one row
-per round trip. SQLite runs in-process: `executemany` (one prepared statement stepped per row) for
-updates and inserts; a multi-row `VALUES ... RETURNING` when ids are wanted, in chunks below
-SQLite's limit on bound variables.
+per round trip (PostgreSQL: one statement per PG_ROWS_PER_STATEMENT rows). SQLite runs in-process:
+`executemany` (one prepared statement stepped per row) for updates and inserts, measured as fast as
+`UPDATE ... FROM (VALUES ...)` and multi-row `INSERT ... VALUES` (3,300 rows: 21-24 ms against
+21-22 ms, 8-9 ms both) and free of the variable limit; a multi-row `VALUES ... RETURNING` when ids are
+wanted, in chunks below SQLite's limit on bound variables (20,000 claims: 0.8 s, against 0.9-1.3 s
+for `executemany` plus reading the ids back).
 """
 
 from __future__ import annotations
