@@ -72,6 +72,7 @@ def adjudicate_claim_naive(claim_id: int) -> str | None:
                     benefit_year=decision.benefit_year,
                     claim_line=line,
                     amount=line_decision.benefit,
+                    preauth_id=line_decision.preauth_id,
                 )
         claim.status, claim.reason_code = decision.status, decision.reason_code
         claim.total_claimed = sum((line.claimed_amount for line in lines), rules.ZERO)
@@ -99,7 +100,8 @@ def decisions_snapshot(claim_ids) -> dict:
     """What adjudication decided for these claims, keyed by claim number (not by id or time of day).
 
     Claims: status, reason code and the four totals; lines: amounts, benefit code, outcome and reason
-    codes; the ledger: one entry per paying line with its member, family, benefit, year and amount.
+    codes; the ledger: one entry per paying line with its member, family, benefit, year, amount and the
+    pre-authorisation it drew on (by reference).
     """
     ids = list(claim_ids)
     claims = {
@@ -123,6 +125,7 @@ def decisions_snapshot(claim_ids) -> dict:
             "benefit_code",
             "benefit_year",
             "amount",
+            "preauth__reference",
         )
     )
     return {"claims": claims, "lines": lines, "ledger": ledger}

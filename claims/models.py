@@ -54,7 +54,8 @@ class TariffCode(models.Model):
 
 
 class PreAuthorisation(models.Model):
-    """An amount the scheme agreed to in advance, for a tariff code or a whole benefit category."""
+    """An amount the scheme agreed to pay in advance, for a tariff code or a whole benefit category: a budget,
+    drawn down by the benefit paid against it across lines and claims (BenefitLedger.preauth)."""
 
     reference = models.CharField(max_length=30, unique=True)
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="preauthorisations")
@@ -179,6 +180,12 @@ class BenefitLedger(models.Model):
     benefit_year = models.PositiveSmallIntegerField()
     claim_line = models.OneToOneField(ClaimLine, on_delete=models.PROTECT, related_name="ledger_entry")
     amount = models.DecimalField(**MONEY)
+    # A pre-authorisation is a budget (issue 13): what was paid against it is the sum of its entries here,
+    # written in the same transaction as the benefit, so a reversing entry gives the budget back with it.
+    preauth = models.ForeignKey(
+        PreAuthorisation, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries",
+        help_text="the pre-authorisation this benefit was drawn from",
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

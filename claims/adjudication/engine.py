@@ -34,6 +34,7 @@ from . import rules
 from .rules import ACCEPTED_CLAIM_STATUSES, ClaimIn, LineIn, Reference, Usage
 
 PENDING = Claim.Status.PENDING
+PAID_LINE_OUTCOMES = (ClaimLine.Outcome.APPROVED, ClaimLine.Outcome.PARTIAL)
 
 
 @dataclass
@@ -177,8 +178,10 @@ def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Referenc
     for member_id, *rest in periods.values_list("member_id", "kind", "icd10_prefix", "benefit_code", "start", "end"):
         waiting[member_id].append(rules.WaitingPeriod(*rest))
     preauths: dict[int, list[rules.PreAuth]] = defaultdict(list)
-    for member_id, *rest in PreAuthorisation.objects.filter(member_id__in_ids=member_ids).order_by("id").values_list(
-        "member_id", "practice_number", "tariff_code", "benefit_code", "authorised_amount", "valid_from", "valid_to"
+    preauth_columns = ("member_id", "practice_number", "tariff_code", "benefit_code", "authorised_amount",
+                       "valid_from", "valid_to", "id")  # fmt: skip
+    for member_id, *rest in (
+        PreAuthorisation.objects.filter(member_id__in_ids=member_ids).order_by("id").values_list(*preauth_columns)
     ):
         preauths[member_id].append(rules.PreAuth(*rest))
     ref = Reference(
@@ -193,7 +196,7 @@ def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Referenc
         time_zone=_zone(settings.SCHEME_TIME_ZONE),
         provider_periods={number: tuple(periods) for number, periods in provider_periods.items()},
     )
-    return ref, _usage(claims, families, member_ids)
+    return ref, _usage(claims, families, member_ids, [p.id for ps in preauths.values() for p in ps])
 
 
 @cache
@@ -201,7 +204,7 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def _usage(claims: list[ClaimIn], families: list[int], member_ids: list[int]) -> Usage:
+def _usage(claims: list[ClaimIn], families: list[int], member_ids: list[int], preauth_ids: list[int]) -> Usage:
     usage = Usage()
     years = {claim.service_date.year for claim in claims}
     for member_id, family_id, code, year, total in (
@@ -212,15 +215,34 @@ def _usage(claims: list[ClaimIn], families: list[int], member_ids: list[int]) ->
     ):
         usage.member[(member_id, code, year)] += total
         usage.family[(family_id, code, year)] += total
-    # Accepted claims these could duplicate: same members, same service dates.
-    accepted = Claim.objects.filter(
-        member_id__in_ids=member_ids,
-        status__in=ACCEPTED_CLAIM_STATUSES,
-        service_date__in={claim.service_date for claim in claims},
-    ).values_list("id", "claim_number", "member_id", "practice_number", "service_date", "received_at")
-    accepted = list(accepted)
-    lines = _lines_by_claim([row[0] for row in accepted])
-    usage.accepted = {ClaimIn(*row, lines=tuple(lines.get(row[0], ()))).fingerprint() for row in accepted}
+    # Accepted claims these could duplicate, whole (DUPLICATE_CLAIM) or line by line (DUPLICATE_LINE): same
+    # members, same service dates. One query for the chunk, the lines with their claim joined.
+    accepted: dict[int, tuple] = {}
+    accepted_lines: dict[int, list[LineIn]] = defaultdict(list)
+    for *claim_row, line_id, tariff_code, icd10_codes, quantity, claimed, outcome in ClaimLine.objects.filter(
+        claim__member_id__in_ids=member_ids,
+        claim__status__in=ACCEPTED_CLAIM_STATUSES,
+        claim__service_date__in={claim.service_date for claim in claims},
+    ).values_list(
+        "claim_id", "claim__claim_number", "claim__member_id", "claim__practice_number", "claim__service_date",
+        "claim__received_at", "id", "tariff_code", "icd10_codes", "quantity", "claimed_amount", "outcome",
+    ):  # fmt: skip
+        accepted[claim_row[0]] = claim_row
+        line = LineIn(line_id, tariff_code, icd10_codes, quantity, claimed)
+        accepted_lines[claim_row[0]].append(line)
+        if outcome in PAID_LINE_OUTCOMES:
+            usage.paid_lines.add(ClaimIn(*claim_row, lines=()).line_key(line))
+    usage.accepted = {ClaimIn(*row, lines=tuple(accepted_lines[row[0]])).fingerprint() for row in accepted.values()}
+    # What was paid against these members' pre-authorisations, in any benefit year (an authorisation may
+    # straddle one); the family lock makes this the amount left for this chunk alone.
+    if preauth_ids:
+        for preauth_id, drawn in (
+            BenefitLedger.objects.filter(preauth_id__in_ids=preauth_ids)
+            .values_list("preauth_id")
+            .annotate(drawn=Sum("amount"))
+            .order_by()
+        ):
+            usage.preauth_drawn[preauth_id] += drawn
     return usage
 
 
@@ -239,7 +261,7 @@ def write_decisions(decisions: list[rules.ClaimDecision], *, claimed: dict, job_
             if line.benefit > 0:
                 ledger.append(
                     (decision.member_id, decision.family_id, line.benefit_code, decision.benefit_year, line.line_id,
-                     line.benefit)
+                     line.benefit, line.preauth_id)
                 )  # fmt: skip
         eligible, copay, benefit = decision.totals
         claim_rows.append(
@@ -253,4 +275,5 @@ def write_decisions(decisions: list[rules.ClaimDecision], *, claimed: dict, job_
     # A claim is decided once: a row no longer pending (a redelivered chunk) is left as it is.
     update_rows(Claim, claim_fields, claim_rows, where={"status": PENDING})
     # created_at (auto_now_add) and any field added to the ledger later are filled by insert_rows.
-    insert_rows(BenefitLedger, ("member", "family", "benefit_code", "benefit_year", "claim_line", "amount"), ledger)
+    ledger_fields = ("member", "family", "benefit_code", "benefit_year", "claim_line", "amount", "preauth")
+    insert_rows(BenefitLedger, ledger_fields, ledger)

@@ -16,6 +16,7 @@ class Reason(StrEnum):
     # Line level: the line is rejected at the first failure, checked in this order.
     QUANTITY_INVALID = "QUANTITY_INVALID"
     AMOUNT_INVALID = "AMOUNT_INVALID"
+    DUPLICATE_LINE = "DUPLICATE_LINE"
     TARIFF_UNKNOWN = "TARIFF_UNKNOWN"
     TARIFF_NOT_VALID = "TARIFF_NOT_VALID"
     TARIFF_PRICE_INVALID = "TARIFF_PRICE_INVALID"
@@ -26,11 +27,14 @@ class Reason(StrEnum):
     WAITING_PERIOD_CATEGORY = "WAITING_PERIOD_CATEGORY"
     PREAUTH_MISSING = "PREAUTH_MISSING"
     PREAUTH_EXPIRED = "PREAUTH_EXPIRED"
+    # No longer given (issue 13: a pre-authorisation is a budget, PREAUTH_LIMIT_APPLIED); kept so that lines
+    # decided before still read in plain words.
     PREAUTH_EXCEEDED = "PREAUTH_EXCEEDED"
     # Amounts on a line that passed the rules (several may apply; when the benefit comes to zero the line is
     # rejected and the last one is what made it zero).
     TARIFF_RATE_APPLIED = "TARIFF_RATE_APPLIED"
     COPAY_APPLIED = "COPAY_APPLIED"
+    PREAUTH_LIMIT_APPLIED = "PREAUTH_LIMIT_APPLIED"
     EVENT_CAP_APPLIED = "EVENT_CAP_APPLIED"
     MEMBER_LIMIT_REACHED = "MEMBER_LIMIT_REACHED"
     FAMILY_LIMIT_REACHED = "FAMILY_LIMIT_REACHED"
@@ -48,6 +52,10 @@ DESCRIPTIONS = {
     Reason.NO_LINES: "The claim has no lines.",
     Reason.QUANTITY_INVALID: "The quantity is not a whole number of at least 1.",
     Reason.AMOUNT_INVALID: "The amount claimed is zero, negative or not an amount in rand and cents.",
+    Reason.DUPLICATE_LINE: (
+        "The same service (member, provider, service date, tariff code) was already paid, on another claim or "
+        "earlier on this one."
+    ),
     Reason.TARIFF_UNKNOWN: "The tariff code is not on the scheme's price list.",
     Reason.TARIFF_NOT_VALID: "The tariff code was not valid on the service date.",
     Reason.TARIFF_PRICE_INVALID: "The scheme's price for this tariff code is zero, negative or unreadable.",
@@ -58,9 +66,10 @@ DESCRIPTIONS = {
     Reason.WAITING_PERIOD_CATEGORY: "The member is in a waiting period for this benefit.",
     Reason.PREAUTH_MISSING: "This service needs a pre-authorisation and none was found.",
     Reason.PREAUTH_EXPIRED: "The pre-authorisation was not valid on the service date.",
-    Reason.PREAUTH_EXCEEDED: "The amount is above what was pre-authorised.",
+    Reason.PREAUTH_EXCEEDED: "The amount was above what was pre-authorised (a decision from before budgets).",
     Reason.TARIFF_RATE_APPLIED: "Paid at the scheme tariff, below the amount claimed.",
     Reason.COPAY_APPLIED: "A co-payment applies to this benefit.",
+    Reason.PREAUTH_LIMIT_APPLIED: "Paid up to what remains of the pre-authorised amount.",
     Reason.EVENT_CAP_APPLIED: "The benefit's per-event cap was reached.",
     Reason.MEMBER_LIMIT_REACHED: "The member's annual limit for this benefit ran out.",
     Reason.FAMILY_LIMIT_REACHED: "The family's annual limit for this benefit ran out.",
@@ -77,6 +86,9 @@ CLAIM_LEVEL = (
     Reason.DUPLICATE_CLAIM,
     Reason.NO_LINES,
 )
+
+# Codes no longer given, kept so that lines decided before still read in plain words.
+RETIRED = (Reason.PREAUTH_EXCEEDED,)
 
 # Line-level codes for rows the database's constraints refuse (claims/migrations/0003_valid_amounts.py): valid
 # data never reaches them; they decide rows that got in around the constraints (older rows, a restored dump).

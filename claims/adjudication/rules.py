@@ -52,9 +52,23 @@ class ClaimIn:
         return (self.service_date, self.received_at, self.claim_number)
 
     def fingerprint(self):
-        """What makes two claims the same claim (DUPLICATE_CLAIM)."""
-        items = tuple(sorted((line.tariff_code, line.quantity, _comparable(line.claimed)) for line in self.lines))
+        """What makes two claims the same claim (DUPLICATE_CLAIM): a whole resubmission, diagnoses included.
+
+        A resubmission whose rejected line was corrected (a diagnosis code, say) is a different claim: its
+        lines already paid are then rejected one by one as DUPLICATE_LINE and the corrected one is decided.
+        """
+        items = tuple(sorted(
+            (line.tariff_code, line.quantity, _comparable(line.claimed), _diagnoses(line)) for line in self.lines
+        ))  # fmt: skip
         return (self.member_id, self.practice_number, self.service_date, items)
+
+    def line_key(self, line: LineIn) -> tuple:
+        """What makes two lines the same service (DUPLICATE_LINE), whatever amount or quantity was billed."""
+        return (self.member_id, self.practice_number, self.service_date, line.tariff_code)
+
+
+def _diagnoses(line: LineIn) -> tuple[str, ...]:
+    return tuple(sorted({part.strip().upper() for part in str(line.icd10_codes).split(",") if part.strip()}))
 
 
 def _comparable(amount) -> tuple:
@@ -142,6 +156,7 @@ class PreAuth:
     amount: Decimal
     valid_from: date
     valid_to: date
+    id: int = 0  # what its draw-down is kept under (Usage.preauth_drawn, the ledger's preauth column)
 
 
 @dataclass
@@ -162,7 +177,6 @@ class Reference:
     provider_periods: dict[str, tuple[ProviderPeriod, ...]] = field(default_factory=dict)  # practice number -> ...
 
 
-
 @dataclass
 class Usage:
     """Benefit used so far in a benefit year, per member and per family; updated as claims are decided."""
@@ -170,6 +184,9 @@ class Usage:
     member: dict[tuple[int, str, int], Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
     family: dict[tuple[int, str, int], Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
     accepted: set = field(default_factory=set)  # fingerprints of accepted claims (duplicates)
+    paid_lines: set = field(default_factory=set)  # ClaimIn.line_key of every line that paid (DUPLICATE_LINE)
+    # Benefit paid against each pre-authorisation so far (its id -> amount), whatever the benefit year.
+    preauth_drawn: dict[int, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
 
 
 @dataclass(slots=True)
@@ -181,6 +198,7 @@ class LineDecision:
     benefit: Decimal
     benefit_code: str
     reasons: tuple[str, ...]
+    preauth_id: int | None = None  # the pre-authorisation this line's benefit is drawn from
 
 
 @dataclass(slots=True)
@@ -309,6 +327,12 @@ def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> L
         return rejected(Reason.QUANTITY_INVALID)
     if not _is_money(line.claimed):
         return rejected(Reason.AMOUNT_INVALID)
+    # The same service already paid (another claim, or an earlier line of this one): billed again, at
+    # whatever amount, it is not paid twice. Only a line that paid counts, so a corrected resubmission of a
+    # rejected line is decided afresh.
+    line_key = claim.line_key(line)
+    if line_key in usage.paid_lines:
+        return rejected(Reason.DUPLICATE_LINE)
     prices = ref.tariffs.get(line.tariff_code)
     if not prices:
         return rejected(Reason.TARIFF_UNKNOWN)
@@ -332,8 +356,9 @@ def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> L
     eligible = min(Decimal(line.claimed), (tariff.unit_price * line.quantity).quantize(CENT))  # > 0 from here
     if eligible < line.claimed:
         reasons.append(Reason.TARIFF_RATE_APPLIED)
+    preauth = None
     if benefit.requires_preauth:
-        problem = _preauth_problem(ref.preauths.get(member.id, ()), claim, line, code, eligible)
+        problem, preauth = _preauth_for(ref.preauths.get(member.id, ()), claim, line, code, usage)
         if problem:
             return rejected(problem, code)
 
@@ -344,6 +369,12 @@ def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> L
         reasons.append(Reason.COPAY_APPLIED)
     pay = eligible - copay
     cut = False
+    if preauth is not None:  # a budget: what was paid against it before is gone, the rest is paid up to it
+        remaining = max(_floor(preauth.amount) - usage.preauth_drawn[preauth.id], ZERO)
+        if pay > remaining:
+            pay = remaining
+            reasons.append(Reason.PREAUTH_LIMIT_APPLIED)
+            cut = True
     cap = _floor(benefit.per_event_cap)
     if cap is not None and event_used[code] + pay > cap:
         pay = max(cap - event_used[code], ZERO)
@@ -369,9 +400,14 @@ def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> L
     usage.member[member_key] += pay
     usage.family[family_key] += pay
     event_used[code] += pay
+    usage.paid_lines.add(line_key)
+    preauth_id = None
+    if preauth is not None:
+        usage.preauth_drawn[preauth.id] += pay
+        preauth_id = preauth.id
     if cut:
-        return LineDecision(line.id, PARTIAL, eligible, eligible - pay, pay, code, tuple(reasons))
-    return LineDecision(line.id, APPROVED, eligible, copay, pay, code, (*reasons, Reason.PAID))
+        return LineDecision(line.id, PARTIAL, eligible, eligible - pay, pay, code, tuple(reasons), preauth_id)
+    return LineDecision(line.id, APPROVED, eligible, copay, pay, code, (*reasons, Reason.PAID), preauth_id)
 
 
 def _is_money(value) -> bool:
@@ -414,7 +450,12 @@ def _waiting_period(periods, day, diagnoses, code) -> str:
     return ""
 
 
-def _preauth_problem(preauths, claim, line, code, eligible) -> str:
+def _preauth_for(preauths, claim, line, code, usage) -> tuple[str, PreAuth | None]:
+    """The pre-authorisation a line draws on, or why there is none (missing, or none valid that day).
+
+    Of several valid ones, the one with most left (then the oldest, by id), so the choice is the same on
+    every run and a line is paid as much as any one authorisation still allows.
+    """
     matching = [
         p
         for p in preauths
@@ -422,10 +463,8 @@ def _preauth_problem(preauths, claim, line, code, eligible) -> str:
         and (p.tariff_code == line.tariff_code or (not p.tariff_code and p.benefit_code == code))
     ]
     if not matching:
-        return Reason.PREAUTH_MISSING
+        return Reason.PREAUTH_MISSING, None
     valid = [p for p in matching if p.valid_from <= claim.service_date <= p.valid_to]
     if not valid:
-        return Reason.PREAUTH_EXPIRED
-    if eligible > max(p.amount for p in valid):
-        return Reason.PREAUTH_EXCEEDED
-    return ""
+        return Reason.PREAUTH_EXPIRED, None
+    return "", min(valid, key=lambda p: (-(_floor(p.amount) - usage.preauth_drawn[p.id]), p.id))

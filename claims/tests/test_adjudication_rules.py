@@ -121,7 +121,8 @@ def test_it_rejects_a_duplicate_of_an_accepted_claim_but_not_of_a_rejected_one()
     again = decide(claim(2, lines=[line(claimed="400.00")]), usage=usage)
     assert (first.status, again.reason_code) == ("approved", Reason.DUPLICATE_CLAIM)
     other_amount = decide(claim(3, lines=[line(claimed="350.00")]), usage=usage)
-    assert other_amount.status == "approved"
+    # Not the same claim, but the same service billed again (issue 13): the line is the duplicate.
+    assert (other_amount.reason_code, other_amount.lines[0].reasons) == ("", (Reason.DUPLICATE_LINE,))
 
     usage = Usage()
     assert decide(claim(4, practice="0000000"), usage=usage).status == "rejected"
@@ -184,8 +185,6 @@ def test_a_waiting_period_for_another_condition_or_after_it_ended_does_not_apply
         ([], "3000.00", Reason.PREAUTH_MISSING),
         ([PreAuth("", "1010", "", D("6000.00"), date(2025, 1, 1), date(2025, 12, 31))], "3000.00",
          Reason.PREAUTH_EXPIRED),
-        ([PreAuth("", "1010", "", D("2000.00"), date(2026, 1, 1), date(2026, 12, 31))], "3000.00",
-         Reason.PREAUTH_EXCEEDED),
         ([PreAuth("1111111", "1010", "", D("6000.00"), date(2026, 1, 1), date(2026, 12, 31))], "3000.00",
          Reason.PREAUTH_MISSING),  # authorised for another provider
     ],
@@ -228,8 +227,8 @@ def test_it_caps_a_benefit_per_event():
 
 def test_it_pays_partly_when_the_member_limit_runs_out_then_rejects():
     usage = Usage()
-    # GP: member limit 1000; each line pays 360 (tariff 400 less 10 %). Amounts differ: not duplicates.
-    decisions = [decide(claim(n, lines=[line(claimed=f"40{n}.00")]), usage=usage) for n in range(1, 5)]
+    # GP: member limit 1000; each line pays 360 (tariff 400 less 10 %). A visit a day: not duplicates.
+    decisions = [decide(claim(n, service=date(2026, 3, n), lines=[line()]), usage=usage) for n in range(1, 5)]
     paid = [d.lines[0].benefit for d in decisions]
     assert paid == [D("360.00"), D("360.00"), D("280.00"), D("0.00")]
     assert [d.status for d in decisions] == ["approved", "approved", "partially_approved", "rejected"]

@@ -146,7 +146,9 @@ def test_a_negative_or_zero_limit_pays_nothing_and_never_lowers_the_usage(ref, r
 
 
 def test_a_line_after_the_event_cap_is_used_up_is_rejected_not_approved():
-    decision = decide(claim(lines=[line(), line(claimed="300.00")]), gp(cap=D("400.00")))
+    ref = gp(cap=D("400.00"))
+    ref.tariffs["0192"] = [Tariff(date(2020, 1, 1), None, D("300.00"), "GP")]  # another service, not a duplicate
+    decision = decide(claim(lines=[line(), line(tariff="0192", claimed="300.00")]), ref)
     assert [ld.outcome for ld in decision.lines] == ["approved", "rejected"]
     assert decision.lines[1].reasons[-1] == Reason.EVENT_CAP_APPLIED
     assert decision.status == "partially_approved"
