@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
 from core.history_admin import AuditedAdmin
 
@@ -64,10 +66,31 @@ class WaitingPeriodInline(admin.TabularInline):
     fields = ("kind", "icd10_prefix", "benefit_code", "start", "end")
 
 
+class MembershipPeriodFormSet(BaseInlineFormSet):
+    """Periods checked against each other as submitted, so one save can close a period and open the next."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        form.instance.skip_overlap_check = True  # done below, over the rows as they will be
+        return form
+
+    def clean(self):
+        super().clean()
+        rows = sorted(
+            (form.cleaned_data["valid_from"], form.cleaned_data.get("valid_to"))
+            for form in self.forms
+            if form.cleaned_data.get("valid_from") and not form.cleaned_data.get("DELETE")
+        )
+        for (_, end), (start, _) in zip(rows, rows[1:], strict=False):
+            if end is None or end >= start:
+                raise ValidationError(f"Two membership periods overlap (one from {start}): end one before the next.")
+
+
 class MembershipPeriodInline(admin.TabularInline):
     """The member's cover over time (issue 13): the adjudication reads the period in force on the service date."""
 
     model = MembershipPeriod
+    formset = MembershipPeriodFormSet
     extra = 0
     fields = ("valid_from", "valid_to", "status", "plan")
     ordering = ("valid_from",)

@@ -220,6 +220,15 @@ def test_the_demo_data_has_history_for_more_than_a_tenth_of_the_members_and_toda
         assert all(end is not None and end < start for (_, end), (start, _) in zip(rows, rows[1:], strict=False))  # no overlap
 
 
+def decide_all(members, days) -> list[str]:
+    """One claim per member and day, at a new practice, decided in one call; their reason codes."""
+    practice = ProviderFactory().practice_number
+    claims = [ClaimFactory(member=m, service_date=day, received_at=local(2026, 5, 20, 9, 0), practice_number=practice)
+              for m in members for day in days]  # fmt: skip
+    adjudicate_claims([claim.id for claim in claims])
+    return [Claim.objects.get(id=claim.id).reason_code for claim in claims]
+
+
 def test_the_data_migration_gives_each_member_periods_that_decide_every_date_as_before():
     from importlib import import_module
 
@@ -233,16 +242,44 @@ def test_the_data_migration_gives_each_member_periods_that_decide_every_date_as_
     terminated = MemberFactory(plan=plan, cover_start=date(2024, 1, 1), cover_end=date(2026, 4, 30),
                                status="terminated", status_since=date(2026, 5, 1))  # fmt: skip
     days = [date(2026, 2, 28), date(2026, 3, 1), date(2026, 4, 30), date(2026, 5, 1)]
-    before = [decide(m, day, local(2026, 5, 20, 9, 0)).reason_code for m in (active, suspended, terminated)
-              for day in days]  # fmt: skip
+    before = decide_all([active, suspended, terminated], days)
     migration.create_periods(apps, None)
     assert list(suspended.periods.values_list("valid_from", "valid_to", "status")) == [
         (date(2024, 1, 1), date(2026, 2, 28), "active"), (date(2026, 3, 1), None, "suspended"),
     ]  # fmt: skip
     assert active.periods.count() == 1 and terminated.periods.count() == 2
-    again = ProviderFactory().practice_number  # another practice: not a duplicate of the first claims
-    after = [decide(m, day, local(2026, 5, 20, 9, 0), again).reason_code for m in (active, suspended, terminated)
-             for day in days]  # fmt: skip
+    after = decide_all([active, suspended, terminated], days)  # at another practice: no duplicates
     assert after == before
     not_active = Reason.MEMBER_NOT_ACTIVE
     assert before[4:] == ["", not_active, not_active, not_active, "", "", "", not_active]
+
+
+def test_the_admin_closes_a_period_and_opens_the_next_in_one_save_but_refuses_an_overlap():
+    from django.forms.models import inlineformset_factory
+
+    from members.admin import MembershipPeriodFormSet
+
+    plan = PlanFactory()
+    member = MemberFactory(plan=plan, cover_start=date(2024, 1, 1))
+    open_period = MembershipPeriod.objects.create(member=member, valid_from=date(2024, 1, 1), plan=plan)
+    Periods = inlineformset_factory(Member, MembershipPeriod, formset=MembershipPeriodFormSet,
+                                    fields=("valid_from", "valid_to", "status", "plan"), extra=1)  # fmt: skip
+
+    def submit(first_ends: str) -> MembershipPeriodFormSet:
+        data = {
+            "periods-TOTAL_FORMS": "2", "periods-INITIAL_FORMS": "1",
+            "periods-0-id": str(open_period.id), "periods-0-member": str(member.id),
+            "periods-0-valid_from": "2024-01-01", "periods-0-valid_to": first_ends, "periods-0-status": "active",
+            "periods-0-plan": str(plan.id),
+            "periods-1-member": str(member.id), "periods-1-valid_from": "2026-03-01", "periods-1-valid_to": "",
+            "periods-1-status": "suspended", "periods-1-plan": str(plan.id),
+        }  # fmt: skip
+        return Periods(data, instance=member, prefix="periods")
+
+    assert not submit("").is_valid()  # the first one still open: they would overlap
+    formset = submit("2026-02-28")
+    assert formset.is_valid(), formset.errors
+    formset.save()
+    member_today_sync(member_ids=[member.id], today=date(2026, 3, 15))
+    member.refresh_from_db()
+    assert (member.status, member.status_since) == ("suspended", date(2026, 3, 1))

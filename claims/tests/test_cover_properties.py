@@ -36,7 +36,7 @@ BOUNDARY = date(YEAR, 1, 1)
 FIRST_SERVICE = date(YEAR - 1, 12, 1)
 COVER_START = date(2020, 1, 1)
 PLANS = (1, 2)
-HISTORY = settings(derandomize=True, database=None, max_examples=60, deadline=None,
+HISTORY = settings(derandomize=True, database=None, max_examples=40, deadline=None,
                    suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 
 
