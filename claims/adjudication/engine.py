@@ -124,21 +124,23 @@ def _lines_by_claim(claim_ids: list[int]) -> dict[int, list[LineIn]]:
 
 def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Reference, Usage]:
     """Everything the rules need for these claims and families, in a fixed number of queries."""
-    in_families = Q(id__in_ids=families) | Q(principal_id__in_ids=families)
+    rows = list(
+        Member.objects.filter(Q(id__in_ids=families) | Q(principal_id__in_ids=families)).values_list(
+            "id", "principal_id", "plan_id", "status", "status_since", "cover_start", "cover_end"
+        )
+    )
+    member_ids = [row[0] for row in rows]
     history: dict[int, list[rules.Period]] = defaultdict(list)  # the periods in force on any date (issue 13)
     for member_id, *rest in (
-        MembershipPeriod.objects.filter(Q(member_id__in_ids=families) | Q(member__principal_id__in_ids=families))
+        MembershipPeriod.objects.filter(member_id__in_ids=member_ids)
         .order_by("member_id", "valid_from")
         .values_list("member_id", "valid_from", "valid_to", "status", "plan_id")
     ):
         history[member_id].append(rules.Period(*rest))
     members = {
         row[0]: rules.MemberInfo(row[0], row[1] or row[0], *row[2:], periods=tuple(history.get(row[0], ())))
-        for row in Member.objects.filter(in_families).values_list(
-            "id", "principal_id", "plan_id", "status", "status_since", "cover_start", "cover_end"
-        )
+        for row in rows
     }
-    member_ids = list(members)
     plan_ids = {m.plan_id for m in members.values()} | {p.plan_id for ps in history.values() for p in ps}
     # Plans, the price list and the provider registry come through core/cache.py (warmed daily, superseded
     # when one changes); what the cache does not know is read from the database, as before.
