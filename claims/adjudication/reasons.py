@@ -47,7 +47,10 @@ DESCRIPTIONS = {
     Reason.MEMBER_NOT_ACTIVE: "The member was suspended or terminated on the service date.",
     Reason.NO_COVER: "The member had no cover on the service date.",
     Reason.SERVICE_DATE_IN_FUTURE: "The service date is after the date the claim was received.",
-    Reason.CLAIM_WINDOW_EXPIRED: "The claim was received after the claim window (days after the service date).",
+    Reason.CLAIM_WINDOW_EXPIRED: (
+        "The claim was received after the claim window closed (a number of days after the service date, or the "
+        "end of the fourth month after the month of service)."
+    ),
     Reason.DUPLICATE_CLAIM: "The same claim (member, provider, date, codes and amounts) was already accepted.",
     Reason.NO_LINES: "The claim has no lines.",
     Reason.QUANTITY_INVALID: "The quantity is not a whole number of at least 1.",
