@@ -44,8 +44,8 @@ class Reason(StrEnum):
 DESCRIPTIONS = {
     Reason.PROVIDER_UNKNOWN: "The practice number is not registered with the scheme.",
     Reason.PROVIDER_SUSPENDED: "The provider is suspended.",
-    Reason.MEMBER_NOT_ACTIVE: "The member was suspended or terminated on the service date.",
-    Reason.NO_COVER: "The member had no cover on the service date.",
+    Reason.MEMBER_NOT_ACTIVE: "The member, or the family's principal, was suspended or terminated on the service date.",
+    Reason.NO_COVER: "The member, or the family's principal, had no cover on the service date.",
     Reason.SERVICE_DATE_IN_FUTURE: "The service date is after the date the claim was received.",
     Reason.CLAIM_WINDOW_EXPIRED: (
         "The claim was received after the claim window closed (a number of days after the service date, or the "
