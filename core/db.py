@@ -194,7 +194,7 @@ def _defaulted_fields(model: type[Model], given: list) -> list[tuple[Any, Callab
             continue  # the database's own default
         if isinstance(field, DateField | DateTimeField | TimeField) and (field.auto_now or field.auto_now_add):
             filled.append((field, _now_for(field)))
-        elif field.has_default() and callable(field.default):
+        elif field.has_default() and callable(field.default) and field.default not in _SAME_EVERY_CALL:
             make = field.default
 
             def per_row(make=make):
@@ -206,6 +206,11 @@ def _defaulted_fields(model: type[Model], given: list) -> list[tuple[Any, Callab
             default = field.get_default()  # None for a field without one: NULL, or the database says why not
             filled.append((field, lambda default=default: default))
     return filled
+
+
+# Callable defaults whose every call gives an equal value (`default=list` is callable so that instances
+# do not share one list; written at once, they can): adapted once per insert, not once per row.
+_SAME_EVERY_CALL = (list, dict, tuple, set, frozenset, str, int, float, bool, bytes)
 
 
 def _now_for(field) -> Callable[[], Any]:

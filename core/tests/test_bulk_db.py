@@ -7,6 +7,7 @@ transaction, so nothing is migrated and nothing outlives the test.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -57,6 +58,7 @@ def _every_type() -> dict[str, models.Field]:
         "note": models.CharField(max_length=200, null=True, db_column="note_text"),
         "count": models.PositiveSmallIntegerField(default=7),
         "created_at": models.DateTimeField(auto_now_add=True),
+        "token": models.UUIDField(default=uuid.uuid4),  # a callable default: one call per row
     }
 
 
@@ -95,6 +97,7 @@ def test_a_field_added_to_the_model_is_written_by_insert_and_update(isolated):
             Decimal("1.2500"), dt.date(2026, 1, 31), None, [], True, None, 7,
         )  # fmt: skip
         assert started <= row["created_at"] <= dt.datetime.now(dt.UTC)
+    assert len({row["token"] for row in rows.values()}) == 2 and all(row["token"].version == 4 for row in rows.values())
     # Updating an added field needs nothing but its name.
     assert update_rows(after, ["price", "note"], [(Decimal("9.9999"), "set", ids[1])]) == 1
     assert after.objects.filter(id=ids[1], price=Decimal("9.9999"), note="set").exists()
@@ -190,7 +193,7 @@ def test_insert_skips_conflicting_rows_when_asked_and_fails_otherwise(isolated):
 def test_many_rows_go_in_below_sqlites_variable_limit_with_their_ids_in_order(isolated):
     model = _model(**_every_type())
     _create_table(model)
-    # 4,000 rows of 9 named + 1 defaulted column: 40,000 values, above SQLite's 32,766 bound variables.
+    # 4,000 rows of 9 named + 2 defaulted columns: 44,000 values, above SQLite's 32,766 bound variables.
     written = [_values(i) for i in range(4000)]
     ids = insert_rows(model, FIELDS, written, returning=True)
     assert len(set(ids)) == 4000
