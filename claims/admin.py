@@ -184,11 +184,11 @@ class BulkClaimChunkAdmin(ReadOnlyAdmin):
 
 @admin.register(BenefitLedger)
 class BenefitLedgerAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "member", "family", "benefit_code", "benefit_year", "amount", "claim")
+    list_display = ("created_at", "member", "family", "benefit_code", "benefit_year", "amount", "claim", "preauth")
     list_filter = ("benefit_year", "benefit_code")
-    search_fields = ("=member__membership_number", "=claim_line__claim__claim_number")
-    raw_id_fields = ("member", "family", "claim_line")
-    list_select_related = ("member", "family", "claim_line__claim")
+    search_fields = ("=member__membership_number", "=claim_line__claim__claim_number", "=preauth__reference")
+    raw_id_fields = ("member", "family", "claim_line", "preauth")
+    list_select_related = ("member", "family", "claim_line__claim", "preauth")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     show_full_result_count = False
@@ -209,11 +209,19 @@ class TariffCodeAdmin(AuditedAdmin):  # "History": who changed what, when
 @admin.register(PreAuthorisation)
 class PreAuthorisationAdmin(admin.ModelAdmin):
     list_display = (
-        "reference", "member", "practice_number", "tariff_code", "benefit_code", "authorised_amount", "valid_from",
-        "valid_to",
+        "reference", "member", "practice_number", "tariff_code", "benefit_code", "authorised_amount", "drawn",
+        "valid_from", "valid_to",
     )  # fmt: skip
     list_filter = ("benefit_code",)
     search_fields = ("=reference", "=member__membership_number", "=practice_number")
     raw_id_fields = ("member",)
     list_select_related = ("member",)
     date_hierarchy = "valid_from"
+
+    def get_queryset(self, request):
+        # A budget (issue 13): what was paid against it is its ledger entries' sum, one aggregate for the page.
+        return super().get_queryset(request).annotate(drawn_total=Sum("ledger_entries__amount"))
+
+    @admin.display(description="paid against it", ordering="drawn_total")
+    def drawn(self, preauth: PreAuthorisation) -> str:
+        return f"{preauth.drawn_total or 0:.2f}"  # a Sum on SQLite comes back without its cents

@@ -221,7 +221,8 @@ def _usage(claims: list[ClaimIn], families: list[int], member_ids: list[int], pr
     # members, same service dates. One query for the chunk, the lines with their claim joined.
     accepted: dict[int, tuple] = {}
     accepted_lines: dict[int, list[LineIn]] = defaultdict(list)
-    for *claim_row, line_id, tariff_code, icd10_codes, quantity, claimed, outcome in ClaimLine.objects.filter(
+    paid_lines = usage.paid_lines
+    for row in ClaimLine.objects.filter(
         claim__member_id__in_ids=member_ids,
         claim__status__in=ACCEPTED_CLAIM_STATUSES,
         claim__service_date__in={claim.service_date for claim in claims},
@@ -229,11 +230,12 @@ def _usage(claims: list[ClaimIn], families: list[int], member_ids: list[int], pr
         "claim_id", "claim__claim_number", "claim__member_id", "claim__practice_number", "claim__service_date",
         "claim__received_at", "id", "tariff_code", "icd10_codes", "quantity", "claimed_amount", "outcome",
     ):  # fmt: skip
-        accepted[claim_row[0]] = claim_row
-        line = LineIn(line_id, tariff_code, icd10_codes, quantity, claimed)
-        accepted_lines[claim_row[0]].append(line)
-        if outcome in PAID_LINE_OUTCOMES:
-            usage.paid_lines.add(ClaimIn(*claim_row, lines=()).line_key(line))
+        claim_id, tariff_code = row[0], row[7]
+        if claim_id not in accepted:
+            accepted[claim_id] = row[:6]
+        accepted_lines[claim_id].append(LineIn(*row[6:11]))
+        if row[11] in PAID_LINE_OUTCOMES:
+            paid_lines.add((row[2], row[3], row[4], tariff_code))  # ClaimIn.line_key, without a ClaimIn per line
     usage.accepted = {ClaimIn(*row, lines=tuple(accepted_lines[row[0]])).fingerprint() for row in accepted.values()}
     # What was paid against these members' pre-authorisations, in any benefit year (an authorisation may
     # straddle one); the family lock makes this the amount left for this chunk alone.

@@ -231,3 +231,16 @@ def test_the_duplicate_line_check_is_one_query_per_call_however_many_claims(sche
     queries_to_decide(1)  # the first run warms the reference cache
     assert queries_to_decide(1) == queries_to_decide(12)
     assert ClaimLine.objects.filter(reason_codes="DUPLICATE_LINE").count() == 14
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_what_was_paid_against_a_preauthorisation(admin_client, scheme):
+    member, practice = scheme
+    preauth = PreAuthorisationFactory(member=member, tariff_code="1010", authorised_amount=D("5000.00"))
+    admission = ClaimFactory(member=member, practice_number=practice,
+                             lines=[{"tariff_code": "1010", "icd10_codes": "S52.5"}])  # fmt: skip
+    adjudicate_claims([admission.id])
+    page = admin_client.get(f"/admin/claims/preauthorisation/?q={preauth.reference}").content.decode()
+    assert '<td class="field-drawn">3000.00</td>' in page
+    ledger = admin_client.get(f"/admin/claims/benefitledger/?q={preauth.reference}").content.decode()
+    assert admission.claim_number in ledger
