@@ -29,8 +29,10 @@ test: install
 flower: install
 	./scripts/flower.sh
 
+# Part of `make test` (scripts/test.sh runs it first): CI fails on lint, format drift or a broken layer.
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports  # the layer contracts in pyproject.toml [tool.importlinter]
 
 bench-broker: install

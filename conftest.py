@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from core.tests.private_services import private_postgres, private_redis  # noqa: E402, F401 - fault-suite fixtures
+from core.tests.private_services import private_postgres, private_redis  # noqa: F401 - fault-suite fixtures
 
 ROOT = Path(__file__).resolve().parent
 
@@ -124,10 +124,22 @@ def start_worker(tmp_path, transactional_db):
         wait: bool = True,
     ) -> WorkerProcess:
         args = [
-            sys.executable, "-m", "celery", "-A", "core.tests.worker_app", "worker",
-            "--loglevel=info", f"--concurrency={concurrency}", "-Q", queues, "-n", f"{name}-{os.getpid()}@%h",
-            "--without-heartbeat", "--without-gossip", "--without-mingle",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "core.tests.worker_app",
+            "worker",
+            "--loglevel=info",
+            f"--concurrency={concurrency}",
+            "-Q",
+            queues,
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ]
         log_path = tmp_path / f"worker-{name}-{len(started)}.log"
         # E-mails a worker writes with the file backend stay in this test's folder.
         env = {"EMAIL_FILE_PATH": str(tmp_path / "emails"), **(env or {})}
@@ -231,9 +243,18 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     # Without the networking flags Chromium keeps trying to reach Google's hosts from a closed network.
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1280,1024"):  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,1024",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.implicitly_wait(5)

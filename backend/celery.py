@@ -31,7 +31,10 @@ def _log_live_mode(sender, instance, **kwargs):
     DatabaseBackend.as_uri = lambda self, *args, **kwargs: "django-db"
     mode = live_mode(app)
     logger.info(
-        "Worker %s: broker %s, result backend %s, cache %s", sender, mode["broker"], mode["result_backend"],
+        "Worker %s: broker %s, result backend %s, cache %s",
+        sender,
+        mode["broker"],
+        mode["result_backend"],
         mode["cache"],
     )
 

@@ -84,12 +84,11 @@ def stored_snapshot() -> dict:
 
     run = HealthCheckRun.objects.order_by("-id").first()
     start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    outcomes = dict(
-        Claim.objects.filter(decided_at__gte=start_of_day).values_list("status").annotate(n=Count("id"))
-    )
+    outcomes = dict(Claim.objects.filter(decided_at__gte=start_of_day).values_list("status").annotate(n=Count("id")))
     failed = Notification.objects.filter(status=Notification.Status.FAILED)
     return {
-        "health": run and {
+        "health": run
+        and {
             "id": run.id,
             "status": run.status,
             "started_at": run.started_at,

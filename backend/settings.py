@@ -25,7 +25,7 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
-    SECRET_KEY = "insecure-dev-only-key"  # noqa: S105 - development only, guarded by DEBUG
+    SECRET_KEY = "insecure-dev-only-key"  # development only, guarded by DEBUG
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"] if DEBUG else [])
 
 # --- HTTPS and cookies: secure by default in production (`manage.py check --deploy` is clean) --------
@@ -100,8 +100,7 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair: one address cannot lock out everyone
 AXES_RESET_ON_SUCCESS = True
 AXES_COOLOFF_MESSAGE = (
-    "Too many failed logins for this account from this address: try again later, or ask an administrator to "
-    "unlock it."
+    "Too many failed logins for this account from this address: try again later, or ask an administrator to unlock it."
 )
 
 ROOT_URLCONF = "backend.urls"
@@ -212,15 +211,11 @@ if REDIS_AVAILABLE:
         }
     }
 else:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": DATABASE_CACHE_TABLE}
-    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": DATABASE_CACHE_TABLE}}
 
 # Explicit URLs always win (an amqp:// RabbitMQ, say); otherwise Redis when it answered, else the database.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or (REDIS_URL if REDIS_AVAILABLE else "django://")
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or (
-    REDIS_URL if REDIS_AVAILABLE else "django-db"
-)
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or (REDIS_URL if REDIS_AVAILABLE else "django-db")
 
 CELERY_ACCEPT_CONTENT = ["json"]  # a pickled message is refused, never executed
 CELERY_TASK_SERIALIZER = "json"
@@ -392,8 +387,9 @@ HYGIENE_TIME_BUDGET_SECONDS = env.float("HYGIENE_TIME_BUDGET_SECONDS", default=2
 HEALTH_MIN_FREE_DISK_MB = env.int("HEALTH_MIN_FREE_DISK_MB", default=500)
 # Who is e-mailed when the health check turns unhealthy and when it recovers (through the notifications
 # outbox): DJANGO_ADMINS="Ops <ops@example.com>,oncall@example.com" (names optional, comma-separated).
-ADMINS = [(name or address, address) for name, address in getaddresses([env.str("DJANGO_ADMINS", default="")])
-          if address]  # fmt: skip
+ADMINS = [
+    (name or address, address) for name, address in getaddresses([env.str("DJANGO_ADMINS", default="")]) if address
+]
 # Days a stored health check run (admin: Health check runs) is kept; the daily cleanup prunes older ones.
 HEALTH_RUN_RETENTION_DAYS = env.int("HEALTH_RUN_RETENTION_DAYS", default=30)
 # Seconds without a stored run after which the next run tells the admins checks had stopped (beat, the

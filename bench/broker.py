@@ -311,10 +311,23 @@ def run_once(args, broker: str, multiplier: int, tmp: Path, stores: Stores) -> R
         run.publish_per_s = _rate(published["timed"], published["seconds"])
 
         cmd = [
-            sys.executable, "-m", "celery", "-A", "bench._app", "worker", "--pool=prefork",
-            f"--concurrency={args.concurrency}", "--without-heartbeat", "--without-gossip", "--without-mingle",
-            "-Q", "bench", "--loglevel=warning", "-n", f"bench-{broker}-m{multiplier}@%h",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "bench._app",
+            "worker",
+            "--pool=prefork",
+            f"--concurrency={args.concurrency}",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-Q",
+            "bench",
+            "--loglevel=warning",
+            "-n",
+            f"bench-{broker}-m{multiplier}@%h",
+        ]
         started = time.monotonic()
         with open(log, "wb") as log_file:
             worker = subprocess.Popen(
@@ -360,7 +373,7 @@ def run_once(args, broker: str, multiplier: int, tmp: Path, stores: Stores) -> R
                 f" (so far: drain {_fmt(partial['drain_per_s'])}/s, first 10% {_fmt(partial['first10_per_s'])}/s,"
                 f" last 10% {_fmt(partial['last10_per_s'])}/s)"
             )
-    except Exception as exc:  # noqa: BLE001 - a store that is down, say: report it, go on with the next broker
+    except Exception as exc:  # a store that is down, say: report it, go on with the next broker
         run.error = f"{type(exc).__name__}: {exc}"
     finally:
         if worker is not None and not run.stopped:
@@ -437,8 +450,12 @@ def summarise(args, runs: list[Run]) -> dict:
                 run = by.get((broker, multiplier))
                 if broker == base or run is None or ref is None or (base == "sqla_pg" and broker != "django_pg"):
                     continue
-                for name, key in (("drain_per_s", ""), ("publish_per_s", "_publish"), ("first10_per_s", "_first10"),
-                                  ("last10_per_s", "_last10")):  # fmt: skip
+                for name, key in (
+                    ("drain_per_s", ""),
+                    ("publish_per_s", "_publish"),
+                    ("first10_per_s", "_first10"),
+                    ("last10_per_s", "_last10"),
+                ):
                     mine, theirs = getattr(run, name), getattr(ref, name)
                     ratio = round(mine / theirs, 3) if mine and theirs else None
                     result[f"{broker}{key}_vs_{tag}{sfx}"] = ratio
@@ -453,8 +470,10 @@ def print_summary(args, runs: list[Run], result: dict) -> None:
     by = {(r.broker, r.multiplier): r for r in runs}
     for multiplier in args.multipliers:
         print(f"\nprefetch multiplier {multiplier}, {args.tasks} tasks, concurrency {args.concurrency}")
-        print(f"  {'broker':<28} {'publish/s':>9} {'drain/s':>8} {'first10%':>9} {'last10%':>8} {'last/first':>10}"
-              f" {'drain vs Redis':>14} {'publish vs Redis':>16}")  # fmt: skip
+        print(
+            f"  {'broker':<28} {'publish/s':>9} {'drain/s':>8} {'first10%':>9} {'last10%':>8} {'last/first':>10}"
+            f" {'drain vs Redis':>14} {'publish vs Redis':>16}"
+        )
         for broker in args.brokers:
             run = by.get((broker, multiplier))
             if run is None:
@@ -494,8 +513,12 @@ def _csv(kind, choices=None):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.broker", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=20_000, help="tasks per run (default 20000)")
-    parser.add_argument("--brokers", type=_csv(str, BROKERS), default=list(BROKERS),
-                        help=f"comma-separated subset of {','.join(BROKERS)}")  # fmt: skip
+    parser.add_argument(
+        "--brokers",
+        type=_csv(str, BROKERS),
+        default=list(BROKERS),
+        help=f"comma-separated subset of {','.join(BROKERS)}",
+    )
     parser.add_argument("--multipliers", type=_csv(int), default=[4, 1], help="prefetch multipliers (default 4,1)")
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes (default 2)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15", help="FLUSHDB'd before its runs")
@@ -525,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
         if any(b in ("django_pg", "sqla_pg") for b in args.brokers):
             try:
                 stores.drop_pg()
-            except Exception as exc:  # noqa: BLE001 - reported; the figures still print
+            except Exception as exc:  # reported; the figures still print
                 print(f"could not drop database {args.pg_db}: {exc}", file=sys.stderr)
         failed = any(not r.ok for r in runs)
         if args.keep or failed:

@@ -52,8 +52,14 @@ def bench_env(*, db_name: str = DB_NAME, redis: str = REDIS, **extra: str) -> di
 def python(code: str, *, timeout: float = 3600) -> str:
     """Run `code` with Django set up on the bench database; returns its stdout."""
     prelude = "import django; django.setup()\n"
-    done = subprocess.run([sys.executable, "-c", prelude + code], cwd=ROOT, env=bench_env(), capture_output=True,
-                          text=True, timeout=timeout)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + code],
+        cwd=ROOT,
+        env=bench_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if done.returncode:
         raise RuntimeError(f"bench step failed:\n{done.stderr[-3000:]}")
     return done.stdout
@@ -70,8 +76,13 @@ def fresh_database(members: int, claims: int) -> float:
 
     redis.Redis.from_url(REDIS).flushdb()
     started = time.perf_counter()
-    subprocess.run([sys.executable, "manage.py", "seed_demo_data", "--members", str(members), "--claims", str(claims)],
-                   cwd=ROOT, env=bench_env(), check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "manage.py", "seed_demo_data", "--members", str(members), "--claims", str(claims)],
+        cwd=ROOT,
+        env=bench_env(),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -96,11 +107,28 @@ class Worker:
         self.log_path = workdir / "worker.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "backend.celery", "worker", f"--concurrency={CONCURRENCY}",
-             "-Q", "default", "--loglevel=warning", "--without-heartbeat", "--without-gossip", "--without-mingle",
-             "-n", "bench@%h"],
-            cwd=ROOT, env=bench_env(), stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "backend.celery",
+                "worker",
+                f"--concurrency={CONCURRENCY}",
+                "-Q",
+                "default",
+                "--loglevel=warning",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                "bench@%h",
+            ],
+            cwd=ROOT,
+            env=bench_env(),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self.peak_mb = 0.0
         self._sampling = True
         self._sampler = threading.Thread(target=self._sample, daemon=True)
@@ -207,8 +235,10 @@ def main() -> None:
         "print(Member.objects.annotate(n=Count('periods')).filter(n__gt=1).count())\n"
     )
     with_history = int(history.strip().splitlines()[-1])
-    print(f"seeded {members:,} members and {args.claims:,} claims in {seed_s:.1f} s; "
-          f"{with_history:,} members ({with_history / members:.0%}) with more than one membership period")  # fmt: skip
+    print(
+        f"seeded {members:,} members and {args.claims:,} claims in {seed_s:.1f} s; "
+        f"{with_history:,} members ({with_history / members:.0%}) with more than one membership period"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         worker = Worker(Path(tmp))
         try:
@@ -232,17 +262,21 @@ def main() -> None:
             worker.stop()
     bulk = json.loads(out.strip().splitlines()[-1])
     claims_per_s = bulk["adjudicated"] / bulk["elapsed_s"]
-    print(f"bulk: {bulk['adjudicated']:,} claims in {bulk['elapsed_s']:.2f} s end to end = {claims_per_s:,.0f}/s "
-          f"(approved {bulk['approved']:,}, partially {bulk['partially_approved']:,}, rejected {bulk['rejected']:,}, "
-          f"failed {bulk['failed']}); worker peak RSS {worker.peak_mb:.0f} MB")  # fmt: skip
+    print(
+        f"bulk: {bulk['adjudicated']:,} claims in {bulk['elapsed_s']:.2f} s end to end = {claims_per_s:,.0f}/s "
+        f"(approved {bulk['approved']:,}, partially {bulk['partially_approved']:,}, rejected {bulk['rejected']:,}, "
+        f"failed {bulk['failed']}); worker peak RSS {worker.peak_mb:.0f} MB"
+    )
 
     naive = naive_baseline(args.naive)
     naive_per_s = naive["claims"] / naive["elapsed_s"]
     speedup = claims_per_s / naive_per_s
-    print(f"naive baseline: {naive['claims']:,} claims of {naive['families']:,} families in {CONCURRENCY} processes, "
-          f"{naive['elapsed_s']:.2f} s = {naive_per_s:,.0f} claims/s (per process: "
-          f"{', '.join(f'{n:,} in {t:.1f} s' for n, t in naive['processes'])}); speedup {speedup:.1f}x; "
-          f"identical decisions, lines and ledger: {naive['identical']}")  # fmt: skip
+    print(
+        f"naive baseline: {naive['claims']:,} claims of {naive['families']:,} families in {CONCURRENCY} processes, "
+        f"{naive['elapsed_s']:.2f} s = {naive_per_s:,.0f} claims/s (per process: "
+        f"{', '.join(f'{n:,} in {t:.1f} s' for n, t in naive['processes'])}); speedup {speedup:.1f}x; "
+        f"identical decisions, lines and ledger: {naive['identical']}"
+    )
     checks = [
         ("claims/s >= 6,000", claims_per_s >= 6000),
         ("speedup >= 20x", speedup >= 20),
@@ -252,14 +286,27 @@ def main() -> None:
     ]
     for label, ok in checks:
         print(f"  {'PASS' if ok else 'MISS'}  {label}")
-    print(json.dumps({
-        "claims": bulk["adjudicated"], "claims_per_s": round(claims_per_s, 1), "elapsed_s": round(bulk["elapsed_s"], 2),
-        "naive_claims": naive["claims"], "naive_claims_per_s": round(naive_per_s, 1), "speedup": round(speedup, 1),
-        "naive_processes": CONCURRENCY, "naive_identical": naive["identical"],
-        "worker_peak_rss_mb": round(worker.peak_mb, 1), "seed_s": round(seed_s, 1), "concurrency": CONCURRENCY,
-        "approved": bulk["approved"], "partially_approved": bulk["partially_approved"], "rejected": bulk["rejected"],
-        "members_with_history": with_history,
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "claims": bulk["adjudicated"],
+                "claims_per_s": round(claims_per_s, 1),
+                "elapsed_s": round(bulk["elapsed_s"], 2),
+                "naive_claims": naive["claims"],
+                "naive_claims_per_s": round(naive_per_s, 1),
+                "speedup": round(speedup, 1),
+                "naive_processes": CONCURRENCY,
+                "naive_identical": naive["identical"],
+                "worker_peak_rss_mb": round(worker.peak_mb, 1),
+                "seed_s": round(seed_s, 1),
+                "concurrency": CONCURRENCY,
+                "approved": bulk["approved"],
+                "partially_approved": bulk["partially_approved"],
+                "rejected": bulk["rejected"],
+                "members_with_history": with_history,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -177,7 +177,7 @@ def baseline_prepare(*, claims: int, processes: int, snapshot: str) -> dict:
 def baseline_matches(*, claim_ids: list[int], snapshot: str) -> bool:
     """Whether the baseline decided these claims, their lines and ledger as the engine had (`snapshot`)."""
     with open(snapshot, "rb") as stored:
-        return pickle.load(stored) == decisions_snapshot(claim_ids)  # noqa: S301 - the bench's own file
+        return pickle.load(stored) == decisions_snapshot(claim_ids)  # the bench's own file
 
 
 def main() -> None:

@@ -136,10 +136,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         log = open(Path(tmp) / "worker.log", "w")  # noqa: SIM115 - closed below
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "backend.celery", "worker", "--concurrency=2", "-Q", "default",
-             "--loglevel=warning", "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", "bench@%h"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "backend.celery",
+                "worker",
+                "--concurrency=2",
+                "-Q",
+                "default",
+                "--loglevel=warning",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                "bench@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             from backend.celery import app
 
@@ -197,13 +215,23 @@ def main() -> None:
     )
     print(f"  {'PASS' if speedup >= 5 else 'MISS'}  speedup >= 5x")
     print("  PASS  every e-mail received exactly once")
-    print(json.dumps({
-        "emails": args.emails, "emails_per_s": round(emails_per_s, 1), "batched_s": round(batched_s, 2),
-        "smtp_connections": batched_connections, "baseline_emails": args.baseline,
-        "baseline_emails_per_s": round(baseline_per_s, 1), "speedup": round(speedup, 1),
-        "smtp_only_connection_per_message_per_s": round(per_message_smtp, 1),
-        "smtp_only_one_connection_per_s": round(reused_smtp, 1), "concurrency": 2, "exactly_once": True,
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "emails": args.emails,
+                "emails_per_s": round(emails_per_s, 1),
+                "batched_s": round(batched_s, 2),
+                "smtp_connections": batched_connections,
+                "baseline_emails": args.baseline,
+                "baseline_emails_per_s": round(baseline_per_s, 1),
+                "speedup": round(speedup, 1),
+                "smtp_only_connection_per_message_per_s": round(per_message_smtp, 1),
+                "smtp_only_one_connection_per_s": round(reused_smtp, 1),
+                "concurrency": 2,
+                "exactly_once": True,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,14 @@ def stamp(path: str, published_at: float) -> None:
 
 
 def _env(database_url: str, broker_url: str) -> dict[str, str]:
-    return {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": database_url, "REDIS_URL": "",
-            "CELERY_BROKER_URL": broker_url, "CELERY_RESULT_BACKEND": "django-db"}  # fmt: skip
+    return {
+        **os.environ,
+        "DJANGO_DEBUG": "1",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": "",
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_RESULT_BACKEND": "django-db",
+    }
 
 
 def _prepare_database(kind: str, workdir: Path) -> str:
@@ -57,10 +63,30 @@ def measure(name: str, database_url: str, broker_url: str, samples: int, workdir
     out.write_text("")
     log = open(workdir / f"{name}.log", "w")  # noqa: SIM115 - closed below
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "bench.pickup", "worker", "-Q", "bench_pickup", "-c", "1",
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info", "-n", f"pickup-{name}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "bench.pickup",
+            "worker",
+            "-Q",
+            "bench_pickup",
+            "-c",
+            "1",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+            "-n",
+            f"pickup-{name}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while " ready." not in (workdir / f"{name}.log").read_text():

@@ -88,10 +88,15 @@ def setup_django() -> None:
     # DEBUG off: with it on, Django wraps every cursor and keeps every query, which would slow the
     # baseline (two queries per 2,000 claims) more than the report (a handful) and flatter the ratio.
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="backend.settings", DJANGO_DEBUG="0", DJANGO_SECRET_KEY="bench-only-not-secret",
+        DJANGO_SETTINGS_MODULE="backend.settings",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="bench-only-not-secret",
         DATABASE_URL=f"{SERVER}/{DB_NAME}",
-        REDIS_URL="", CELERY_BROKER_URL="", CELERY_RESULT_BACKEND="", LOG_LEVEL="WARNING",
-    )  # fmt: skip
+        REDIS_URL="",
+        CELERY_BROKER_URL="",
+        CELERY_RESULT_BACKEND="",
+        LOG_LEVEL="WARNING",
+    )
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -119,8 +124,14 @@ def seed(claims: int) -> dict[str, float]:
     from django.db import connection
 
     days = max(1, -(-claims // PER_DAY))
-    params = {"claims": claims, "members": max(claims // 20, 10), "providers": 2000, "per_day": PER_DAY,
-              "first": FIRST_DAY.isoformat(), "days": days}  # fmt: skip
+    params = {
+        "claims": claims,
+        "members": max(claims // 20, 10),
+        "providers": 2000,
+        "per_day": PER_DAY,
+        "first": FIRST_DAY.isoformat(),
+        "days": days,
+    }
     timings = {}
     with connection.cursor() as cursor:
         for number, statement in enumerate(SEED_SQL):
@@ -168,8 +179,10 @@ def main() -> None:
         elapsed, report = timed(daily_report_generate, day=day)
         runs.append(elapsed)
     report_s = statistics.median(runs)
-    print(f"report for {day}: {report.claims_decided:,} claims decided, {report.claims_received:,} received; "
-          f"runs {', '.join(f'{r:.3f}' for r in runs)} s (best {min(runs):.3f}, median {report_s:.3f})")  # fmt: skip
+    print(
+        f"report for {day}: {report.claims_decided:,} claims decided, {report.claims_received:,} received; "
+        f"runs {', '.join(f'{r:.3f}' for r in runs)} s (best {min(runs):.3f}, median {report_s:.3f})"
+    )
 
     naive_s, same = None, None
     if not args.skip_naive:
@@ -184,12 +197,21 @@ def main() -> None:
         print(f"  {'PASS' if ok else 'MISS'}  {label}")
     if args.drop:
         drop_database()
-    print(json.dumps({
-        "claims_in_table": table, "day": day.isoformat(), "claims_in_day": report.claims_decided,
-        "report_s": round(report_s, 3), "report_best_s": round(min(runs), 3),
-        "naive_s": round(naive_s, 2) if naive_s else None, "speedup": speedup, "identical": same,
-        "seed_s": round(seed_s, 1),
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "claims_in_table": table,
+                "day": day.isoformat(),
+                "claims_in_day": report.claims_decided,
+                "report_s": round(report_s, 3),
+                "report_best_s": round(min(runs), 3),
+                "naive_s": round(naive_s, 2) if naive_s else None,
+                "speedup": speedup,
+                "identical": same,
+                "seed_s": round(seed_s, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

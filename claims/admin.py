@@ -21,8 +21,15 @@ from providers.models import Provider
 
 ADJUDICATION_LINE_FIELDS = ("eligible_amount", "copay_amount", "benefit_amount", "benefit_code", "outcome", "reasons")
 ADJUDICATION_CLAIM_FIELDS = (
-    "status", "reason", "total_claimed", "total_eligible", "total_copay", "total_benefit", "decided_at", "job",
-)  # fmt: skip
+    "status",
+    "reason",
+    "total_claimed",
+    "total_eligible",
+    "total_copay",
+    "total_benefit",
+    "decided_at",
+    "job",
+)
 
 
 def _explain(codes: str):
@@ -79,9 +86,16 @@ class PracticeFilter(admin.SimpleListFilter):
 @admin.register(Claim)
 class ClaimAdmin(AuditedAdmin):  # "History": who changed what, when
     list_display = (
-        "claim_number", "member", "practice_number", "service_date", "received_at", "status", "total_claimed",
-        "total_benefit", "decided_at",
-    )  # fmt: skip
+        "claim_number",
+        "member",
+        "practice_number",
+        "service_date",
+        "received_at",
+        "status",
+        "total_claimed",
+        "total_benefit",
+        "decided_at",
+    )
     list_filter = ("status", "member__plan", PracticeFilter)  # every plan: a few rows, no scan of the claims
     date_hierarchy = "service_date"
     search_fields = ("^claim_number", "=member__membership_number")
@@ -130,9 +144,21 @@ class ClaimAdmin(AuditedAdmin):  # "History": who changed what, when
 @admin.register(BulkClaimJob)
 class BulkClaimJobAdmin(ReadOnlyAdmin):
     list_display = (
-        "id", "status", "progress", "requested", "total", "done", "approved", "partially_approved", "rejected",
-        "already_decided", "not_found", "failed", "created_at", "duration",
-    )  # fmt: skip
+        "id",
+        "status",
+        "progress",
+        "requested",
+        "total",
+        "done",
+        "approved",
+        "partially_approved",
+        "rejected",
+        "already_decided",
+        "not_found",
+        "failed",
+        "created_at",
+        "duration",
+    )
     list_filter = ("status",)
     search_fields = ("=id", "=task_id")
     date_hierarchy = "created_at"
@@ -209,9 +235,16 @@ class TariffCodeAdmin(AuditedAdmin):  # "History": who changed what, when
 @admin.register(PreAuthorisation)
 class PreAuthorisationAdmin(admin.ModelAdmin):
     list_display = (
-        "reference", "member", "practice_number", "tariff_code", "benefit_code", "authorised_amount", "drawn",
-        "valid_from", "valid_to",
-    )  # fmt: skip
+        "reference",
+        "member",
+        "practice_number",
+        "tariff_code",
+        "benefit_code",
+        "authorised_amount",
+        "drawn",
+        "valid_from",
+        "valid_to",
+    )
     list_filter = ("benefit_code",)
     search_fields = ("=reference", "=member__membership_number", "=practice_number")
     raw_id_fields = ("member",)

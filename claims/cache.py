@@ -23,8 +23,16 @@ from members.models import Member
 from providers.cache import provider_registry
 from providers.models import Provider
 
-__all__ = ["KINDS", "active_plans", "dashboard_figures", "plans_get", "price_list", "provider_registry",
-           "reference_invalidate", "tariffs_valid_on"]  # fmt: skip
+__all__ = [
+    "KINDS",
+    "active_plans",
+    "dashboard_figures",
+    "plans_get",
+    "price_list",
+    "provider_registry",
+    "reference_invalidate",
+    "tariffs_valid_on",
+]
 
 DASHBOARD_TIMEOUT = 300  # the dashboard's counts move all day: five minutes old at most
 

@@ -24,8 +24,10 @@ def check_pending_claims() -> dict:
     stale = Claim.objects.filter(status=Claim.Status.PENDING, received_at__lt=timezone.now() - timedelta(days=days))
     found = stale.aggregate(count=Count("id"), oldest=Min("received_at"))
     if found["count"]:
-        raise HealthFinding(f"{found['count']} claim(s) pending for longer than the {days}-day claim window "
-                            f"(the oldest received {found['oldest']:%Y-%m-%d})")  # fmt: skip
+        raise HealthFinding(
+            f"{found['count']} claim(s) pending for longer than the {days}-day claim window "
+            f"(the oldest received {found['oldest']:%Y-%m-%d})"
+        )
     pending = Claim.objects.filter(status=Claim.Status.PENDING).count()
     return {"summary": f"{pending} pending, none older than {days} days", "pending": pending}
 
@@ -40,10 +42,13 @@ def check_bulk_jobs() -> dict:
     running = BulkClaimJob.objects.filter(status=BulkClaimJob.Status.RUNNING).annotate(
         last_move=Coalesce("progress_at", "created_at")
     )
-    stuck = [f"job {job_id}: {done} of {total} claims done, no progress for {(now - moved).total_seconds():.0f} s "
-             f"({resumes} resume(s))"
-             for job_id, done, total, moved, resumes in running.filter(last_move__lt=now - timedelta(seconds=quiet_for))
-             .order_by("id").values_list("id", "done", "total", "last_move", "resumes")[:20]]  # fmt: skip
+    stuck = [
+        f"job {job_id}: {done} of {total} claims done, no progress for {(now - moved).total_seconds():.0f} s "
+        f"({resumes} resume(s))"
+        for job_id, done, total, moved, resumes in running.filter(last_move__lt=now - timedelta(seconds=quiet_for))
+        .order_by("id")
+        .values_list("id", "done", "total", "last_move", "resumes")[:20]
+    ]
     if stuck:
         raise HealthFinding(f"bulk job(s) without progress for over {quiet_for} s: " + "; ".join(stuck))
     count = running.count()

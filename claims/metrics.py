@@ -25,13 +25,17 @@ def bulk_job_metrics() -> list[Metric]:
     by_status = count_by_status(BulkClaimJob)
     for status in BulkClaimJob.Status.values:
         jobs.add_metric([status], by_status.get(status, 0))
-    claims = GaugeMetricFamily(f"{PREFIX}_bulk_job_claims",
-                               "Claims of a bulk job: total found, done, and each outcome so far",
-                               labels=["job", "kind"])  # fmt: skip
-    chunks = GaugeMetricFamily(f"{PREFIX}_bulk_job_chunks", "Chunks of a bulk job: total and done",
-                               labels=["job", "kind"])  # fmt: skip
-    progress = GaugeMetricFamily(f"{PREFIX}_bulk_job_progress_ratio", "Claims done / claims found (1 when none)",
-                                 labels=["job"])  # fmt: skip
+    claims = GaugeMetricFamily(
+        f"{PREFIX}_bulk_job_claims",
+        "Claims of a bulk job: total found, done, and each outcome so far",
+        labels=["job", "kind"],
+    )
+    chunks = GaugeMetricFamily(
+        f"{PREFIX}_bulk_job_chunks", "Chunks of a bulk job: total and done", labels=["job", "kind"]
+    )
+    progress = GaugeMetricFamily(
+        f"{PREFIX}_bulk_job_progress_ratio", "Claims done / claims found (1 when none)", labels=["job"]
+    )
     status = GaugeMetricFamily(f"{PREFIX}_bulk_job_status", "1 for the job's current status", labels=["job", "status"])
     since = timezone.now() - timedelta(seconds=FINISHED_JOB_SECONDS)
     recent = BulkClaimJob.objects.filter(status=BulkClaimJob.Status.RUNNING) | BulkClaimJob.objects.filter(

@@ -37,14 +37,16 @@ class TariffCode(models.Model):
         indexes = [models.Index(fields=["code", "valid_from"], name="tariff_code_from")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(unit_price__gt=0), name="tariff_price_positive",
+                condition=Q(unit_price__gt=0),
+                name="tariff_price_positive",
                 violation_error_message="The unit price must be more than 0.",
             ),
             models.CheckConstraint(
-                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")), name="tariff_dates_in_order",
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                name="tariff_dates_in_order",
                 violation_error_message="The end of validity cannot be before its start.",
             ),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} ({self.valid_from}..{self.valid_to or ''})"
@@ -69,14 +71,16 @@ class PreAuthorisation(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(authorised_amount__gt=0), name="preauth_amount_positive",
+                condition=Q(authorised_amount__gt=0),
+                name="preauth_amount_positive",
                 violation_error_message="The authorised amount must be more than 0.",
             ),
             models.CheckConstraint(
-                condition=Q(valid_to__gte=F("valid_from")), name="preauth_dates_in_order",
+                condition=Q(valid_to__gte=F("valid_from")),
+                name="preauth_dates_in_order",
                 violation_error_message="The end of validity cannot be before its start.",
             ),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return self.reference
@@ -116,9 +120,9 @@ class Claim(models.Model):
             models.CheckConstraint(
                 condition=Q(total_eligible__gte=0, total_copay__gte=0, total_benefit__gte=0),
                 name="claim_decided_totals_not_negative",
-            violation_error_message="A claim's eligible, co-payment and benefit totals cannot be negative.",
+                violation_error_message="A claim's eligible, co-payment and benefit totals cannot be negative.",
             ),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return self.claim_number
@@ -150,11 +154,13 @@ class ClaimLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["claim", "line_number"], name="claimline_unique_number"),
             models.CheckConstraint(
-                condition=Q(quantity__gt=0), name="claimline_quantity_positive",
+                condition=Q(quantity__gt=0),
+                name="claimline_quantity_positive",
                 violation_error_message="The quantity must be at least 1.",
             ),
             models.CheckConstraint(
-                condition=Q(claimed_amount__gt=0), name="claimline_claimed_positive",
+                condition=Q(claimed_amount__gt=0),
+                name="claimline_claimed_positive",
                 violation_error_message="The amount claimed must be more than 0.",
             ),
             # The adjudication's amounts. (That co-payment plus benefit never exceed eligible holds too, and is
@@ -165,7 +171,7 @@ class ClaimLine(models.Model):
                 name="claimline_amounts_not_negative",
                 violation_error_message="Eligible, co-payment and benefit amounts cannot be negative.",
             ),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"{self.claim_id}/{self.line_number}"
@@ -183,9 +189,13 @@ class BenefitLedger(models.Model):
     # A pre-authorisation is a budget (issue 13): what was paid against it is the sum of its entries here,
     # written in the same transaction as the benefit, so a reversing entry gives the budget back with it.
     preauth = models.ForeignKey(
-        PreAuthorisation, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries",
+        PreAuthorisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
         help_text="the pre-authorisation this benefit was drawn from",
-    )  # fmt: skip
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -207,6 +207,7 @@ def _dispatch_chunks(job: BulkClaimJob, *, skip_first: bool = True, chunk_ids: l
     sweep publishes again whatever is left when the job stops moving.
     """
     from backend.celery import app
+
     adjudicate_chunk = task_named("claims.tasks.adjudicate_chunk")
 
     if chunk_ids is None:
@@ -224,8 +225,13 @@ def _dispatch_chunks(job: BulkClaimJob, *, skip_first: bool = True, chunk_ids: l
                 adjudicate_chunk.apply_async((chunk_id,), producer=producer)
                 published += 1
     except Exception as exc:  # the broker is down: the work stays on the job's rows
-        logger.warning("Bulk job %s: %s of %s chunks published (%s); the sweep will publish the rest",
-                       job.id, published, len(chunk_ids), type(exc).__name__)  # fmt: skip
+        logger.warning(
+            "Bulk job %s: %s of %s chunks published (%s); the sweep will publish the rest",
+            job.id,
+            published,
+            len(chunk_ids),
+            type(exc).__name__,
+        )
     return published
 
 

@@ -42,9 +42,7 @@ class BulkJobTask(StoreFirstTask, DjangoTask):
 # The coordinator decides chunks itself for BULK_COORDINATOR_SECONDS at most, then returns; the
 # chunks it handed out go on as their own tasks. So no task runs for long (DESIGN.md: "Jobs end").
 # The name is the seed's: routes, beat rows and stored results name the task "core.tasks.…".
-@shared_task(
-    bind=True, base=BulkJobTask, name="core.tasks.process_bulk_claims", soft_time_limit=240, time_limit=300
-)
+@shared_task(bind=True, base=BulkJobTask, name="core.tasks.process_bulk_claims", soft_time_limit=240, time_limit=300)
 def process_bulk_claims(self, claim_ids: list[int] | None = None, job_id: int | None = None) -> dict:
     """Adjudicate these claims (whole families, in parallel chunks); returns the job's summary.
 

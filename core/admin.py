@@ -52,6 +52,8 @@ class HealthCheckRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="components")
     def component_table(self, obj: HealthCheckRun):
-        rows = ((name, "up" if c.get("ok") else "DOWN", c.get("latency_ms"), c.get("detail", ""))
-                for name, c in sorted(obj.components.items()))  # fmt: skip
+        rows = (
+            (name, "up" if c.get("ok") else "DOWN", c.get("latency_ms"), c.get("detail", ""))
+            for name, c in sorted(obj.components.items())
+        )
         return format_html_join("\n", "<div><b>{}</b>: {} ({} ms) {}</div>", rows)

@@ -102,13 +102,16 @@ def _scrub(value):
 # --- the schema side (drf-spectacular) --------------------------------------------------------------
 
 ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
-REFUSAL = inline_serializer("Refusal", {
-    "detail": serializers.CharField(),
-    "errors": serializers.DictField(
-        help_text="field -> messages; nested fields keep their place (lines -> line index -> field); "
-        "non_field_errors for the request as a whole; a batch's errors by the claim's index in the list"
-    ),
-})  # fmt: skip
+REFUSAL = inline_serializer(
+    "Refusal",
+    {
+        "detail": serializers.CharField(),
+        "errors": serializers.DictField(
+            help_text="field -> messages; nested fields keep their place (lines -> line index -> field); "
+            "non_field_errors for the request as a whole; a batch's errors by the claim's index in the list"
+        ),
+    },
+)
 
 
 def malformed(description: str = "Malformed: the body is not JSON, or a field breaks the schema.") -> OpenApiResponse:

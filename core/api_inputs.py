@@ -55,8 +55,7 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-@extend_schema_field({"type": "string", "pattern": MONEY_PATTERN,
-                      "example": "570.50"})  # fmt: skip
+@extend_schema_field({"type": "string", "pattern": MONEY_PATTERN, "example": "570.50"})
 class MoneyField(serializers.DecimalField):
     """A positive amount in rand and cents as a string ("570.50"), below 100 million.
 
@@ -105,9 +104,10 @@ class StrictDateTimeField(serializers.DateTimeField):
 # --- query parameters -------------------------------------------------------------------------------
 
 PAGE = OpenApiParameter(
-    "page", {"type": "integer", "minimum": 1}, description="a page of 50 (the `next` and `previous` links "
-    "carry it); a page past the last is 404",
-)  # fmt: skip
+    "page",
+    {"type": "integer", "minimum": 1},
+    description="a page of 50 (the `next` and `previous` links carry it); a page past the last is 404",
+)
 
 
 class QuerySerializer(serializers.Serializer):
@@ -119,9 +119,10 @@ class QuerySerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         empty = [
-            name for name, field in self.fields.items()
+            name
+            for name, field in self.fields.items()
             if data.get(name) == "" and not getattr(field, "allow_blank", False)
-        ]  # fmt: skip
+        ]
         if empty:
             raise serializers.ValidationError({name: ["Give a value, or leave the parameter out."] for name in empty})
         return super().to_internal_value(data)

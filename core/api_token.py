@@ -17,8 +17,9 @@ from core.views import TokenLoginView
 
 class TokenRequestSerializer(AuthTokenSerializer):
     username = serializers.CharField(max_length=150, trim_whitespace=False, write_only=True)
-    password = serializers.CharField(max_length=1024, trim_whitespace=False, write_only=True,
-                                     style={"input_type": "password"})  # fmt: skip
+    password = serializers.CharField(
+        max_length=1024, trim_whitespace=False, write_only=True, style={"input_type": "password"}
+    )
 
 
 class TokenApi(TokenLoginView):

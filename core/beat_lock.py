@@ -209,9 +209,11 @@ class BeatLease:
                 if self.try_acquire():
                     logger.info(
                         "beat: holding the beat lock %r (lease %ss, renewed every %ss)%s",
-                        self.name, self.timing.lease, round(self.timing.renew_every, 2),
+                        self.name,
+                        self.timing.lease,
+                        round(self.timing.renew_every, 2),
                         f" after {self._clock() - began:.1f}s as standby" if attempt else "",
-                    )  # fmt: skip
+                    )
                     return attempt > 0
                 row = beat_lock_holder(name=self.name)
                 seen = (row.holder, row.host, row.pid) if row else None
@@ -220,8 +222,11 @@ class BeatLease:
                     logger.info(
                         "beat: standby: the beat lock %r is held by %s (pid %s) until %s; this beat sends "
                         "nothing until it is released or expires",
-                        self.name, row and row.host, row and row.pid, row and row.expires_at,
-                    )  # fmt: skip
+                        self.name,
+                        row and row.host,
+                        row and row.pid,
+                        row and row.expires_at,
+                    )
             except DatabaseError as exc:
                 # No table yet (beat started before `migrate`), the database restarting: wait, never run unlocked.
                 seen = ("error", type(exc).__name__)

@@ -93,8 +93,10 @@ def check_workers(timeout: float = 1.0, depths: dict[str, int] | None = None) ->
             if mode.get(key) != own.get(key):
                 problems.append(f"{name} uses {key} {mode.get(key)!r}, this process {own.get(key)!r}")
     for url, names in elsewhere.items():
-        problems.append(f"{', '.join(sorted(names))} consume{'s' if len(names) == 1 else ''} {url}, not this "
-                        f"process's broker {own['broker']}")  # fmt: skip
+        problems.append(
+            f"{', '.join(sorted(names))} consume{'s' if len(names) == 1 else ''} {url}, not this "
+            f"process's broker {own['broker']}"
+        )
     consumed = {queue for mode in here.values() if isinstance(mode, dict) for queue in mode.get("queues", ())}
     for queue, ready in sorted((depths or {}).items()):
         if ready and queue not in consumed:
@@ -102,9 +104,12 @@ def check_workers(timeout: float = 1.0, depths: dict[str, int] | None = None) ->
     result = {
         "answered": len(here),
         "workers": sorted(here),
-        "modes": {name: {key: mode.get(key) for key in (*COMPARED, "queues")} for name, mode in here.items()
-                  if isinstance(mode, dict)},
-    }  # fmt: skip
+        "modes": {
+            name: {key: mode.get(key) for key in (*COMPARED, "queues")}
+            for name, mode in here.items()
+            if isinstance(mode, dict)
+        },
+    }
     if problems:
         result.update(status=SPLIT, problems=problems)
         logger.error("Health check: split: %s", "; ".join(problems))
@@ -203,8 +208,10 @@ def check_beat() -> dict:
         late = -schedule.remaining_estimate(since).total_seconds()  # seconds past the next due time
         if late > grace:
             due = now - timedelta(seconds=late)
-            overdue.append(f"{task.name} was due at {due:%Y-%m-%d %H:%M} UTC ({late / 60:.0f} min ago), last ran "
-                           + (f"{task.last_run_at:%Y-%m-%d %H:%M} UTC" if task.last_run_at else "never"))  # fmt: skip
+            overdue.append(
+                f"{task.name} was due at {due:%Y-%m-%d %H:%M} UTC ({late / 60:.0f} min ago), last ran "
+                + (f"{task.last_run_at:%Y-%m-%d %H:%M} UTC" if task.last_run_at else "never")
+            )
     if overdue:
         raise HealthFinding(f"beat: {len(overdue)} periodic task(s) did not run when due: " + "; ".join(overdue))
     return {"summary": f"{watched} periodic tasks on time", "tasks": watched}
@@ -216,8 +223,11 @@ def check_queues() -> dict:
 
     stats = queue_stats(settings.TASK_QUEUE_NAMES)
     limit = settings.HEALTH_QUEUE_MAX_AGE_SECONDS
-    late = [f"{queue}: the oldest of {s['depth']} ready message(s) has waited {s['oldest_age_seconds']:.0f} s"
-            for queue, s in stats.items() if (s["oldest_age_seconds"] or 0) > limit]  # fmt: skip
+    late = [
+        f"{queue}: the oldest of {s['depth']} ready message(s) has waited {s['oldest_age_seconds']:.0f} s"
+        for queue, s in stats.items()
+        if (s["oldest_age_seconds"] or 0) > limit
+    ]
     if late:
         raise HealthFinding(f"messages waiting longer than {limit} s: " + "; ".join(late))
     waiting = ", ".join(f"{queue} {s['depth']}" for queue, s in stats.items() if s["depth"]) or "none"
@@ -319,8 +329,14 @@ def _run_by_the_health_check_task() -> bool:
 
 def components_of(summary: dict) -> dict[str, dict]:
     """{name: {"ok", "latency_ms", "detail"}}: what is stored, shown and read by /metrics."""
-    return {name: {"ok": check["status"] == UP, "latency_ms": float(check.get("latency_ms") or 0.0),
-                   "detail": _detail(check)} for name, check in summary["checks"].items()}  # fmt: skip
+    return {
+        name: {
+            "ok": check["status"] == UP,
+            "latency_ms": float(check.get("latency_ms") or 0.0),
+            "detail": _detail(check),
+        }
+        for name, check in summary["checks"].items()
+    }
 
 
 def _detail(check: dict) -> str:
@@ -330,8 +346,11 @@ def _detail(check: dict) -> str:
         return "; ".join(check["problems"])
     if check.get("summary"):
         return str(check["summary"])
-    return ", ".join(f"{key} {value}" for key, value in check.items()
-                     if key not in ("status", "latency_ms") and isinstance(value, str | int | float))[:500]  # fmt: skip
+    return ", ".join(
+        f"{key} {value}"
+        for key, value in check.items()
+        if key not in ("status", "latency_ms") and isinstance(value, str | int | float)
+    )[:500]
 
 
 # --- stored runs and alerts -----------------------------------------------------------------------
@@ -390,14 +409,19 @@ def _alert(run, *, gap_since=None) -> None:
     down = run.down
     if run.alert == run.Alert.DOWN:
         subject = f"Health: unhealthy - {', '.join(down)} down"
-        lines = [f"The back office turned unhealthy at {run.finished_at:%Y-%m-%d %H:%M:%S} UTC "
-                 f"(health check run {run.id}). Not up:", ""]  # fmt: skip
+        lines = [
+            f"The back office turned unhealthy at {run.finished_at:%Y-%m-%d %H:%M:%S} UTC "
+            f"(health check run {run.id}). Not up:",
+            "",
+        ]
         lines += [f"- {name}: {run.components[name]['detail']}" for name in down]
         lines += ["", "You get one more e-mail when every component is up again, and none in between."]
     elif run.alert == run.Alert.RECOVERED:
         subject = "Health: recovered - every component is up"
-        lines = [f"The back office is healthy again at {run.finished_at:%Y-%m-%d %H:%M:%S} UTC "
-                 f"(health check run {run.id}); every component is up."]  # fmt: skip
+        lines = [
+            f"The back office is healthy again at {run.finished_at:%Y-%m-%d %H:%M:%S} UTC "
+            f"(health check run {run.id}); every component is up."
+        ]
     else:
         minutes = (run.started_at - gap_since).total_seconds() / 60
         subject = f"Health: checks resumed after {minutes:.0f} min without one"
@@ -426,8 +450,12 @@ def health_runs_prune(*, batch_size: int = 5000) -> int:
     newest = HealthCheckRun.objects.order_by("-id").values_list("id", flat=True).first()
     deleted = 0
     while True:
-        ids = list(HealthCheckRun.objects.filter(started_at__lt=cutoff).exclude(id=newest)
-                   .order_by("id").values_list("id", flat=True)[:batch_size])  # fmt: skip
+        ids = list(
+            HealthCheckRun.objects.filter(started_at__lt=cutoff)
+            .exclude(id=newest)
+            .order_by("id")
+            .values_list("id", flat=True)[:batch_size]
+        )
         if not ids:
             return deleted
         deleted += HealthCheckRun.objects.filter(id__in=ids).delete()[0]

@@ -47,8 +47,11 @@ class StoreFirstTask(Task):
     def carries_ids_only(self, args, kwargs) -> bool:
         """Whether these are already message arguments (ids), e.g. a retry or a stored row's republish."""
         kwargs = kwargs or {}
-        return not args and bool(kwargs) and set(kwargs) <= self.message_arguments and all(
-            kwargs[name] is not None for name in kwargs
+        return (
+            not args
+            and bool(kwargs)
+            and set(kwargs) <= self.message_arguments
+            and all(kwargs[name] is not None for name in kwargs)
         )
 
     def apply_async(self, args=None, kwargs=None, task_id=None, **options):
@@ -70,8 +73,10 @@ class StoreFirstTask(Task):
             request.argsrepr, request.kwargsrepr = "()", repr(kwargs)
             logger.warning(
                 "%s[%s] arrived with raw arguments from a producer outside this app; stored as %s",
-                self.name, request.id, kwargs,
-            )  # fmt: skip
+                self.name,
+                request.id,
+                kwargs,
+            )
         return super().__call__(*args, **kwargs)
 
 

@@ -56,6 +56,12 @@ def drop_broken_connections() -> None:
 def retry_transient(task, exc: BaseException):
     """Raise the task's retry for a transient error, after dropping connections the error broke."""
     drop_broken_connections()
-    logger.warning("%s[%s]: transient %s, retry %s of %s", task.name, task.request.id, type(exc).__name__,
-                   task.request.retries + 1, MAX_RETRIES)  # fmt: skip
+    logger.warning(
+        "%s[%s]: transient %s, retry %s of %s",
+        task.name,
+        task.request.id,
+        type(exc).__name__,
+        task.request.retries + 1,
+        MAX_RETRIES,
+    )
     return task.retry(exc=exc, countdown=backoff_seconds(task.request.retries), max_retries=MAX_RETRIES)

@@ -18,8 +18,13 @@ class BenefitCategoryInline(admin.TabularInline):
     model = BenefitCategory
     extra = 0
     fields = (
-        "code", "annual_limit_member", "annual_limit_family", "copay_percent", "per_event_cap", "requires_preauth",
-    )  # fmt: skip
+        "code",
+        "annual_limit_member",
+        "annual_limit_family",
+        "copay_percent",
+        "per_event_cap",
+        "requires_preauth",
+    )
 
 
 @admin.register(Plan)
@@ -34,9 +39,14 @@ class PlanAdmin(AuditedAdmin):  # "History": who changed what, when
 @admin.register(BenefitCategory)
 class BenefitCategoryAdmin(AuditedAdmin):  # "History": who changed what, when
     list_display = (
-        "plan", "code", "annual_limit_member", "annual_limit_family", "copay_percent", "per_event_cap",
+        "plan",
+        "code",
+        "annual_limit_member",
+        "annual_limit_family",
+        "copay_percent",
+        "per_event_cap",
         "requires_preauth",
-    )  # fmt: skip
+    )
     list_filter = ("code", "requires_preauth", "plan__year", "plan__scheme")
     search_fields = ("plan__name", "plan__code")
     list_select_related = ("plan",)
@@ -100,8 +110,15 @@ class MembershipPeriodInline(admin.TabularInline):
 @admin.register(Member)
 class MemberAdmin(AuditedAdmin):  # "History": who changed what, when
     list_display = (
-        "__str__", "first_name", "last_name", "relationship", "plan", "status", "cover_start", "cover_end",
-    )  # fmt: skip
+        "__str__",
+        "first_name",
+        "last_name",
+        "relationship",
+        "plan",
+        "status",
+        "cover_start",
+        "cover_end",
+    )
     list_filter = ("status", "relationship", "plan__scheme", "plan")
     search_fields = ("membership_number", "last_name", "first_name")
     raw_id_fields = ("principal",)

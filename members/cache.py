@@ -21,9 +21,16 @@ def load_plans(plan_ids: Iterable[int]) -> dict[int, dict]:
     for plan_id, *benefit in (
         BenefitCategory.objects.filter(plan_id__in=list(plans))
         .order_by("plan_id", "code")
-        .values_list("plan_id", "code", "annual_limit_member", "annual_limit_family", "copay_percent",
-                     "per_event_cap", "requires_preauth")
-    ):  # fmt: skip
+        .values_list(
+            "plan_id",
+            "code",
+            "annual_limit_member",
+            "annual_limit_family",
+            "copay_percent",
+            "per_event_cap",
+            "requires_preauth",
+        )
+    ):
         plans[plan_id]["benefits"].append(tuple(benefit))
     return plans
 

@@ -58,10 +58,14 @@ class BenefitCategory(models.Model):
     annual_limit_member = models.DecimalField(**MONEY, null=True, blank=True, validators=NOT_NEGATIVE)
     annual_limit_family = models.DecimalField(**MONEY, null=True, blank=True, validators=NOT_NEGATIVE)
     copay_percent = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal("0"),
-        validators=[MinValueValidator(0, "Enter a percentage from 0 to 100."),
-                    MaxValueValidator(100, "Enter a percentage from 0 to 100.")],
-    )  # fmt: skip
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[
+            MinValueValidator(0, "Enter a percentage from 0 to 100."),
+            MaxValueValidator(100, "Enter a percentage from 0 to 100."),
+        ],
+    )
     per_event_cap = models.DecimalField(**MONEY, null=True, blank=True, validators=NOT_NEGATIVE)
     requires_preauth = models.BooleanField(default=False)
     history = HistoricalRecords()  # audit trail of admin edits (issue 11); bulk writes bypass it
@@ -71,7 +75,8 @@ class BenefitCategory(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["plan", "code"], name="benefit_unique_per_plan"),
             models.CheckConstraint(
-                condition=Q(copay_percent__gte=0, copay_percent__lte=100), name="benefit_copay_percent_0_100",
+                condition=Q(copay_percent__gte=0, copay_percent__lte=100),
+                name="benefit_copay_percent_0_100",
                 violation_error_message="The co-payment must be a percentage from 0 to 100.",
             ),
             models.CheckConstraint(
@@ -81,7 +86,7 @@ class BenefitCategory(models.Model):
                 name="benefit_limits_not_negative",
                 violation_error_message="Limits and the per-event cap must be 0 or more (empty for no limit).",
             ),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"{self.plan} {self.code}"
@@ -109,9 +114,13 @@ class Member(models.Model):
     membership_number = models.CharField(max_length=20, db_index=True, help_text="shared by the whole family")
     dependant_code = models.CharField(max_length=2, default="00")
     principal = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="dependants",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dependants",
         help_text="empty for the principal member",
-    )  # fmt: skip
+    )
     relationship = models.CharField(max_length=12, choices=Relationship.choices, default=Relationship.PRINCIPAL)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="members")
     first_name = models.CharField(max_length=100)
@@ -149,9 +158,11 @@ class Member(models.Model):
                 raise ValidationError({"plan": "A dependant is on the principal member's plan option."})
         elif self.pk is not None and Member.objects.filter(principal_id=self.pk).exclude(plan_id=self.plan_id).exists():
             raise ValidationError(
-                {"plan": "The dependants are on another plan option: a family changes plan together "
-                         "(members.services.family_plan_change)."}
-            )  # fmt: skip
+                {
+                    "plan": "The dependants are on another plan option: a family changes plan together "
+                    "(members.services.family_plan_change)."
+                }
+            )
 
 
 class MembershipPeriod(models.Model):
@@ -179,7 +190,7 @@ class MembershipPeriod(models.Model):
                 violation_error_message="A membership period cannot end before it starts.",
             ),
             models.UniqueConstraint(fields=["member", "valid_from"], name="membership_period_unique_start"),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.status} {self.valid_from}..{self.valid_to or ''}"
@@ -195,9 +206,10 @@ class MembershipPeriod(models.Model):
         others = MembershipPeriod.objects.filter(member_id=self.member_id).exclude(pk=self.pk)
         if self.valid_to is not None:
             others = others.filter(valid_from__lte=self.valid_to)
-        if not getattr(self, "skip_overlap_check", False) and others.filter(
-            Q(valid_to__isnull=True) | Q(valid_to__gte=self.valid_from)
-        ).exists():
+        if (
+            not getattr(self, "skip_overlap_check", False)
+            and others.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=self.valid_from)).exists()
+        ):
             raise ValidationError({"valid_from": "This period overlaps another period of the member."})
         principal_id = Member.objects.filter(id=self.member_id).values_list("principal_id", flat=True).first()
         if principal_id is not None and self.plan_id is not None:
@@ -228,20 +240,23 @@ class WaitingPeriod(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(end__gte=F("start")), name="waiting_dates_in_order",
+                condition=Q(end__gte=F("start")),
+                name="waiting_dates_in_order",
                 violation_error_message="A waiting period cannot end before it starts.",
             ),
             # A condition period without its diagnosis, or a category one without its benefit, would match
             # nothing (or, for a condition, every diagnosis: "" is a prefix of all of them).
             models.CheckConstraint(
-                condition=~Q(kind="condition") | ~Q(icd10_prefix=""), name="waiting_condition_has_icd10",
+                condition=~Q(kind="condition") | ~Q(icd10_prefix=""),
+                name="waiting_condition_has_icd10",
                 violation_error_message="A condition waiting period needs an ICD-10 prefix.",
             ),
             models.CheckConstraint(
-                condition=~Q(kind="category") | ~Q(benefit_code=""), name="waiting_category_has_benefit",
+                condition=~Q(kind="category") | ~Q(benefit_code=""),
+                name="waiting_category_has_benefit",
                 violation_error_message="A category waiting period needs a benefit code.",
             ),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"{self.member} {self.kind} {self.start}..{self.end}"

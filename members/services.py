@@ -62,9 +62,12 @@ def family_plan_change(*, principal: Member, plan: Plan, effective_from: date) -
                 period.save(update_fields=["plan"])
                 continue
             MembershipPeriod.objects.create(
-                member_id=member_id, status=period.status, plan=plan, valid_from=effective_from,
+                member_id=member_id,
+                status=period.status,
+                plan=plan,
+                valid_from=effective_from,
                 valid_to=period.valid_to,
-            )  # fmt: skip
+            )
             period.valid_to = effective_from - timedelta(days=1)
             period.save(update_fields=["valid_to"])
     member_today_sync(member_ids=family)

@@ -19,10 +19,24 @@ class NotificationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = ("send_again",)
     readonly_fields = (
-        "idempotency_key", "recipient", "subject", "body", "html_body", "template", "attachments", "claim",
-        "status", "attempts", "last_error", "lease_until", "next_attempt_at", "message_id", "created_at",
-        "updated_at", "sent_at",
-    )  # fmt: skip
+        "idempotency_key",
+        "recipient",
+        "subject",
+        "body",
+        "html_body",
+        "template",
+        "attachments",
+        "claim",
+        "status",
+        "attempts",
+        "last_error",
+        "lease_until",
+        "next_attempt_at",
+        "message_id",
+        "created_at",
+        "updated_at",
+        "sent_at",
+    )
     exclude = ("lease_token",)
 
     def has_add_permission(self, request):

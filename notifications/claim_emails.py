@@ -28,11 +28,21 @@ def claim_email_contents(*, claim_ids: list[int]) -> dict[int, tuple[str, str]]:
         return {}
     claims = list(
         Claim.objects.filter(id__in_ids=claim_ids).values(
-            "id", "claim_number", "status", "reason_code", "service_date", "practice_number", "total_claimed",
-            "total_eligible", "total_copay", "total_benefit", "member__first_name", "member__last_name",
+            "id",
+            "claim_number",
+            "status",
+            "reason_code",
+            "service_date",
+            "practice_number",
+            "total_claimed",
+            "total_eligible",
+            "total_copay",
+            "total_benefit",
+            "member__first_name",
+            "member__last_name",
             "member__principal__first_name",
         )
-    )  # fmt: skip
+    )
     lines = defaultdict(list)
     for line in (
         ClaimLine.objects.filter(claim_id__in_ids=claim_ids)

@@ -42,8 +42,10 @@ def check_notifications() -> dict:
     ).count()
     problems = []
     if failed:
-        problems.append(f"{failed} e-mail(s) failed in the last 24 hours (admin: Notifications, status failed; "
-                        "'Send again' once the cause is fixed)")  # fmt: skip
+        problems.append(
+            f"{failed} e-mail(s) failed in the last 24 hours (admin: Notifications, status failed; "
+            "'Send again' once the cause is fixed)"
+        )
     if stuck:
         problems.append(f"{stuck} e-mail(s) queued and over {allowed} s past due")
     if problems:
@@ -62,8 +64,9 @@ def alert_admins(*, subject: str, body: str, key: str) -> int:
     for _name, address in settings.ADMINS:
         digest = hashlib.sha256(address.encode()).hexdigest()[:16]  # the key names no address
         try:
-            row = notification_create(recipient=address, subject=subject, body=body,
-                                      idempotency_key=f"{key}:{digest}", enqueue=False)  # fmt: skip
+            row = notification_create(
+                recipient=address, subject=subject, body=body, idempotency_key=f"{key}:{digest}", enqueue=False
+            )
         except NotificationRejected as exc:
             logger.error("Health alert to %s refused: %s", mask_email(address), exc)
             continue

@@ -67,7 +67,7 @@ def lease_token_for(holder: str | None) -> str:
 def retry_countdown(attempts: int) -> float:
     """Exponential backoff with jitter: half the step fixed, half random (no retry storm, never zero)."""
     step = min(settings.NOTIFICATION_RETRY_BACKOFF_MAX, settings.NOTIFICATION_RETRY_BACKOFF * 2 ** max(attempts - 1, 0))
-    return step / 2 + random.uniform(0, step / 2)  # noqa: S311 - jitter, not cryptography
+    return step / 2 + random.uniform(0, step / 2)  # jitter, not cryptography
 
 
 def classify(exc: BaseException) -> Failure:
@@ -279,12 +279,18 @@ def _attempt_failed(row: Notification, token: str, kind: Failure, error: str, re
     report.error = error
     if kind is Failure.PERMANENT or attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
         Notification.objects.filter(id=row.id, lease_token=token).update(
-            status=Notification.Status.FAILED, attempts=attempts, last_error=error, lease_token="", lease_until=None,
-            next_attempt_at=None, updated_at=timezone.now(),  # update() skips auto_now; the health check reads it
-        )  # fmt: skip
+            status=Notification.Status.FAILED,
+            attempts=attempts,
+            last_error=error,
+            lease_token="",
+            lease_until=None,
+            next_attempt_at=None,
+            updated_at=timezone.now(),  # update() skips auto_now; the health check reads it
+        )
         report.failed.append(row.id)
-        logger.warning("Notification %s to %s failed after %s attempts: %s", row.id, mask_email(row.recipient),
-                       attempts, error)  # fmt: skip
+        logger.warning(
+            "Notification %s to %s failed after %s attempts: %s", row.id, mask_email(row.recipient), attempts, error
+        )
         return
     row.attempts = attempts
     Notification.objects.filter(id=row.id, lease_token=token).update(

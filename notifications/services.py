@@ -95,8 +95,11 @@ def claim_decision_notifications_create(*, decisions: list[tuple[int, str, str, 
         Member.objects.filter(id__in_ids=sorted({family for *_, family in decisions})).values_list("id", "email")
     )
     # One check per family address, not per claim (a family has many claims in a bulk chunk).
-    problems = {family: notification_problem(recipient=email, subject="x", body="x") for family, email in emails.items()
-                if email}  # fmt: skip
+    problems = {
+        family: notification_problem(recipient=email, subject="x", body="x")
+        for family, email in emails.items()
+        if email
+    }
     rows = []  # (key, recipient, subject, claim id, status, error)
     for claim_id, number, status, family in decisions:
         recipient = emails.get(family) or ""
@@ -143,6 +146,7 @@ def notifications_enqueue(*, ids: list[int]) -> None:
     if not ids:
         return
     from backend.celery import app
+
     send_notification_batch = task_named("notifications.tasks.send_notification_batch")
 
     size = settings.NOTIFICATION_BATCH_SIZE

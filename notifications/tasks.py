@@ -85,9 +85,13 @@ def send_notification_email(
     """Send one e-mail (queue `default`); returns its notification id, status and masked recipient."""
     if notification_id is None:  # called in-process: `send_notification_email(recipient_email=...)`
         notification_id = notification_create(
-            recipient=recipient_email, subject=subject, body=message, html_body=html_message,
-            idempotency_key=idempotency_key, enqueue=False,
-        ).id  # fmt: skip
+            recipient=recipient_email,
+            subject=subject,
+            body=message,
+            html_body=html_message,
+            idempotency_key=idempotency_key,
+            enqueue=False,
+        ).id
     try:
         report = notifications_send(ids=[notification_id], holder=self.request.id)
     except TRANSIENT_ERRORS as exc:  # the database went away mid-send: the next try takes its row back

@@ -47,11 +47,12 @@ class ProviderStatusPeriod(models.Model):
         ordering = ("provider", "valid_from")
         constraints = [
             models.CheckConstraint(
-                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")), name="provider_period_in_order",
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                name="provider_period_in_order",
                 violation_error_message="A status period cannot end before it starts.",
             ),
             models.UniqueConstraint(fields=["provider", "valid_from"], name="provider_period_unique_start"),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider_id} {self.status} {self.valid_from}..{self.valid_to or ''}"

@@ -24,9 +24,18 @@ from reports.services import daily_report_generate
 @admin.register(DailyReport)
 class DailyReportAdmin(admin.ModelAdmin):
     list_display = (
-        "day", "claims_received", "claims_decided", "approved", "partially_approved", "rejected", "benefit_total",
-        "p95_decision_seconds", "bulk_jobs", "generated_at", "csv_link",
-    )  # fmt: skip
+        "day",
+        "claims_received",
+        "claims_decided",
+        "approved",
+        "partially_approved",
+        "rejected",
+        "benefit_total",
+        "p95_decision_seconds",
+        "bulk_jobs",
+        "generated_at",
+        "csv_link",
+    )
     date_hierarchy = "day"
     actions = ["regenerate"]
     exclude = ("content",)

@@ -17,10 +17,21 @@ from core.permissions import API_PERMISSIONS, PermissionSchema
 from reports.models import DailyReport
 
 HEADLINE = (
-    "day", "generated_at", "claims_received", "claims_decided", "approved", "partially_approved", "rejected",
-    "submitted_total", "eligible_total", "copay_total", "benefit_total", "avg_decision_seconds",
-    "p95_decision_seconds", "bulk_jobs",
-)  # fmt: skip
+    "day",
+    "generated_at",
+    "claims_received",
+    "claims_decided",
+    "approved",
+    "partially_approved",
+    "rejected",
+    "submitted_total",
+    "eligible_total",
+    "copay_total",
+    "benefit_total",
+    "avg_decision_seconds",
+    "p95_decision_seconds",
+    "bulk_jobs",
+)
 
 
 class ReportSummarySerializer(serializers.ModelSerializer):
@@ -66,9 +77,12 @@ class ReportDetailApi(DeclaredQueryParams, APIView):
     @extend_schema(
         summary="One day's claims report with every figure",
         parameters=[OpenApiParameter("day", {"type": "string", "format": "date"}, OpenApiParameter.PATH)],
-        responses={200: ReportSerializer, 400: malformed("A query parameter was given (there are none)."),
-                   404: not_found("No report for that day (or the day is not YYYY-MM-DD).")},
-    )  # fmt: skip
+        responses={
+            200: ReportSerializer,
+            400: malformed("A query parameter was given (there are none)."),
+            404: not_found("No report for that day (or the day is not YYYY-MM-DD)."),
+        },
+    )
     def get(self, request, day: str):
         try:
             report = DailyReport.objects.get(day=date.fromisoformat(day))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite, run by `make test` (and so by .ci/run):
+# The whole suite, run by `make test` (and so by .ci/run): first `make lint`, then
 #   1. the embedded default: SQLite, the django:// broker, django-db results, the database cache;
 #   2. PostgreSQL + Redis (broker, results and cache on Redis);
 #   3. django:// on PostgreSQL: the broker and worker tests again on the production database;
@@ -43,6 +43,9 @@ run() {
     skipped_total=$((skipped_total + $(count skipped "$last")))
     if ((status == 0)); then echo "=== $label: passed in $((SECONDS - started)) s"; else failed+=("$label"); fi
 }
+
+# Lint first: ruff check, ruff format --check and the import-linter layer contracts (seconds).
+run "0/4 lint (ruff check, ruff format --check, import-linter)" make --no-print-directory lint
 
 # Arguments pass through (`./scripts/test.sh -k priority`); a `-m` given there replaces these.
 run "1/4 embedded default (SQLite + django://)" \

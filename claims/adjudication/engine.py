@@ -180,8 +180,16 @@ def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Referenc
     for member_id, *rest in periods.values_list("member_id", "kind", "icd10_prefix", "benefit_code", "start", "end"):
         waiting[member_id].append(rules.WaitingPeriod(*rest))
     preauths: dict[int, list[rules.PreAuth]] = defaultdict(list)
-    preauth_columns = ("member_id", "practice_number", "tariff_code", "benefit_code", "authorised_amount",
-                       "valid_from", "valid_to", "id")  # fmt: skip
+    preauth_columns = (
+        "member_id",
+        "practice_number",
+        "tariff_code",
+        "benefit_code",
+        "authorised_amount",
+        "valid_from",
+        "valid_to",
+        "id",
+    )
     for member_id, *rest in (
         PreAuthorisation.objects.filter(member_id__in_ids=member_ids).order_by("id").values_list(*preauth_columns)
     ):
@@ -227,9 +235,19 @@ def _usage(claims: list[ClaimIn], families: list[int], member_ids: list[int], pr
         claim__status__in=ACCEPTED_CLAIM_STATUSES,
         claim__service_date__in={claim.service_date for claim in claims},
     ).values_list(
-        "claim_id", "claim__claim_number", "claim__member_id", "claim__practice_number", "claim__service_date",
-        "claim__received_at", "id", "tariff_code", "icd10_codes", "quantity", "claimed_amount", "outcome",
-    ):  # fmt: skip
+        "claim_id",
+        "claim__claim_number",
+        "claim__member_id",
+        "claim__practice_number",
+        "claim__service_date",
+        "claim__received_at",
+        "id",
+        "tariff_code",
+        "icd10_codes",
+        "quantity",
+        "claimed_amount",
+        "outcome",
+    ):
         claim_id, tariff_code = row[0], row[7]
         if claim_id not in accepted:
             accepted[claim_id] = row[:6]
@@ -259,22 +277,53 @@ def write_decisions(decisions: list[rules.ClaimDecision], *, claimed: dict, job_
     for decision in decisions:
         for line in decision.lines:
             line_rows.append(
-                (line.eligible, line.copay, line.benefit, line.benefit_code, line.outcome, ",".join(line.reasons),
-                 line.line_id)
-            )  # fmt: skip
+                (
+                    line.eligible,
+                    line.copay,
+                    line.benefit,
+                    line.benefit_code,
+                    line.outcome,
+                    ",".join(line.reasons),
+                    line.line_id,
+                )
+            )
             if line.benefit > 0:
                 ledger.append(
-                    (decision.member_id, decision.family_id, line.benefit_code, decision.benefit_year, line.line_id,
-                     line.benefit, line.preauth_id)
-                )  # fmt: skip
+                    (
+                        decision.member_id,
+                        decision.family_id,
+                        line.benefit_code,
+                        decision.benefit_year,
+                        line.line_id,
+                        line.benefit,
+                        line.preauth_id,
+                    )
+                )
         eligible, copay, benefit = decision.totals
         claim_rows.append(
-            (decision.status, decision.reason_code, claimed[decision.claim_id], eligible, copay, benefit, now, job_id,
-             decision.claim_id)
-        )  # fmt: skip
+            (
+                decision.status,
+                decision.reason_code,
+                claimed[decision.claim_id],
+                eligible,
+                copay,
+                benefit,
+                now,
+                job_id,
+                decision.claim_id,
+            )
+        )
     line_fields = ("eligible_amount", "copay_amount", "benefit_amount", "benefit_code", "outcome", "reason_codes")
-    claim_fields = ("status", "reason_code", "total_claimed", "total_eligible", "total_copay", "total_benefit",
-                    "decided_at", "job")  # fmt: skip
+    claim_fields = (
+        "status",
+        "reason_code",
+        "total_claimed",
+        "total_eligible",
+        "total_copay",
+        "total_benefit",
+        "decided_at",
+        "job",
+    )
     update_rows(ClaimLine, line_fields, line_rows)
     # A claim is decided once: a row no longer pending (a redelivered chunk) is left as it is.
     update_rows(Claim, claim_fields, claim_rows, where={"status": PENDING})

@@ -57,9 +57,11 @@ class ClaimIn:
         A resubmission whose rejected line was corrected (a diagnosis code, say) is a different claim: its
         lines already paid are then rejected one by one as DUPLICATE_LINE and the corrected one is decided.
         """
-        items = tuple(sorted(
-            (line.tariff_code, line.quantity, _comparable(line.claimed), _diagnoses(line)) for line in self.lines
-        ))  # fmt: skip
+        items = tuple(
+            sorted(
+                (line.tariff_code, line.quantity, _comparable(line.claimed), _diagnoses(line)) for line in self.lines
+            )
+        )
         return (self.member_id, self.practice_number, self.service_date, items)
 
     def line_key(self, line: LineIn) -> tuple:

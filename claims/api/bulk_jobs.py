@@ -45,16 +45,30 @@ class BulkJobInputSerializer(serializers.Serializer):
 
 BULK_JOB_INPUT = {
     "oneOf": [
-        {"type": "object", "properties": {"claim_ids": {
-            "type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-            "minItems": 1, "maxItems": MAX_BULK_IDS,
-            "description": "claims that do not exist or are decided already are counted, not refused",
-        }}, "required": ["claim_ids"], "additionalProperties": False},
-        {"type": "object", "properties": {"all_pending": {"type": "boolean", "enum": [True],
-                                                          "description": "every claim pending now"}},
-         "required": ["all_pending"], "additionalProperties": False},
+        {
+            "type": "object",
+            "properties": {
+                "claim_ids": {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                    "minItems": 1,
+                    "maxItems": MAX_BULK_IDS,
+                    "description": "claims that do not exist or are decided already are counted, not refused",
+                }
+            },
+            "required": ["claim_ids"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {
+                "all_pending": {"type": "boolean", "enum": [True], "description": "every claim pending now"}
+            },
+            "required": ["all_pending"],
+            "additionalProperties": False,
+        },
     ]
-}  # fmt: skip
+}
 
 
 class BulkJobSerializer(serializers.Serializer):
@@ -141,9 +155,12 @@ class BulkJobDetailApi(DeclaredQueryParams, APIView):
     @extend_schema(
         summary="A bulk job's progress",
         parameters=[OpenApiParameter("job_id", {"type": "integer", "minimum": 1}, OpenApiParameter.PATH)],
-        responses={200: BulkJobSerializer, 400: malformed("A query parameter was given (there are none)."),
-                   404: not_found("No bulk job with that id.")},
-    )  # fmt: skip
+        responses={
+            200: BulkJobSerializer,
+            400: malformed("A query parameter was given (there are none)."),
+            404: not_found("No bulk job with that id."),
+        },
+    )
     def get(self, request, job_id: str):
         # The route takes any segment (backend/api_urls.py): "abc" or "-1" is this JSON 404, not Django's page.
         job = bulk_job_get(job_id=int(job_id)) if job_id.isascii() and job_id.isdigit() else None

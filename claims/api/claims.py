@@ -69,11 +69,13 @@ class ClaimLineInputSerializer(serializers.Serializer):
     # Well-formedness of each code is the adjudication's call (ICD10_INVALID), not a 400.
     icd10_codes = serializers.ListField(
         child=StrictCharField(
-            max_length=MAX_CODE_LENGTH, allow_blank=True,
+            max_length=MAX_CODE_LENGTH,
+            allow_blank=True,
             validators=[RegexValidator(r"^[^,\x00]*$", "One code per list item: no comma (and no NUL).")],
         ),
-        allow_empty=True, max_length=MAX_CODES,
-    )  # fmt: skip
+        allow_empty=True,
+        max_length=MAX_CODES,
+    )
     quantity = StrictIntegerField(min_value=1, max_value=10_000)
     claimed_amount = MoneyField()
 
@@ -160,9 +162,11 @@ class ClaimFilterSerializer(QuerySerializer):
     """Query parameters; an empty one (?status=) means no filter."""
 
     status = serializers.ChoiceField(
-        choices=Claim.Status.choices, required=False, allow_blank=True,
+        choices=Claim.Status.choices,
+        required=False,
+        allow_blank=True,
         error_messages={"invalid_choice": f"Use one of: {', '.join(Claim.Status.values)} (or nothing)."},
-    )  # fmt: skip
+    )
     # Any text without a space or control character matches MEMBER; the schema's pattern is the same.
     member = serializers.RegexField(NO_BLANKS, required=False, allow_blank=True, max_length=23)
     page = serializers.IntegerField(min_value=1, required=False)
@@ -185,22 +189,26 @@ class ClaimsApi(DeclaredQueryParams, APIView):
         parameters=[
             OpenApiParameter("status", enum=STATUS_FILTER, description="empty: every status"),
             OpenApiParameter(
-                "member", {"type": "string", "pattern": NO_BLANKS, "maxLength": 23},
+                "member",
+                {"type": "string", "pattern": NO_BLANKS, "maxLength": 23},
                 description="'12345-01' for one member, '12345' for the whole family; empty: every member",
             ),
             PAGE,
         ],
         responses={
-            200: inline_serializer("PaginatedClaimSummaryList", {
-                "count": serializers.IntegerField(),
-                "next": serializers.URLField(allow_null=True),
-                "previous": serializers.URLField(allow_null=True),
-                "results": ClaimSummarySerializer(many=True),
-            }),
+            200: inline_serializer(
+                "PaginatedClaimSummaryList",
+                {
+                    "count": serializers.IntegerField(),
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": ClaimSummarySerializer(many=True),
+                },
+            ),
             400: malformed("A query parameter is not one the schema lists, or has a value it does not allow."),
             404: not_found("The page is past the last page."),
         },
-    )  # fmt: skip
+    )
     def get(self, request):
         filters = ClaimFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -231,8 +239,9 @@ class ClaimsApi(DeclaredQueryParams, APIView):
         except ClaimSubmissionError as error:
             raise DataRefused(error.errors) from None
         claim = claim_get(claim_number=claim.claim_number)
-        return Response(ClaimOutputSerializer(claim).data, status=status.HTTP_201_CREATED,
-                        headers={"Location": _claim_url(claim)})  # fmt: skip
+        return Response(
+            ClaimOutputSerializer(claim).data, status=status.HTTP_201_CREATED, headers={"Location": _claim_url(claim)}
+        )
 
 
 class BatchSchema(PermissionSchema):
@@ -256,15 +265,22 @@ class ClaimBatchApi(DeclaredQueryParams, APIView):
         description=f"1 to {MAX_BATCH} claims. When any claim has an error none is stored, and the 400 or 422 "
         "lists the errors by the claim's index in the list.",
         # ClaimInput is the component POST /api/claims/ registers; a list serializer would lose the bounds.
-        request={"application/json": {"type": "array", "items": {"$ref": "#/components/schemas/ClaimInput"},
-                                      "minItems": 1, "maxItems": MAX_BATCH}},
+        request={
+            "application/json": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/ClaimInput"},
+                "minItems": 1,
+                "maxItems": MAX_BATCH,
+            }
+        },
         responses={
-            201: inline_serializer("ClaimBatchCreated", {"count": serializers.IntegerField(),
-                                                         "claims": ClaimSummarySerializer(many=True)}),
+            201: inline_serializer(
+                "ClaimBatchCreated", {"count": serializers.IntegerField(), "claims": ClaimSummarySerializer(many=True)}
+            ),
             400: malformed(),
             422: data_refused("a claim number is taken or given twice, or a member does not exist."),
         },
-    )  # fmt: skip
+    )
     def post(self, request):
         serializer = ClaimInputSerializer(data=request.data, many=True, min_length=1, max_length=MAX_BATCH)
         if not serializer.is_valid():
@@ -286,13 +302,19 @@ class ClaimDetailApi(DeclaredQueryParams, APIView):
 
     @extend_schema(
         summary="A claim with its lines and their adjudication",
-        parameters=[OpenApiParameter(
-            "claim_number", {"type": "string", "pattern": CLAIM_NUMBER.regex.pattern, "maxLength": 30},
-            OpenApiParameter.PATH,
-        )],
-        responses={200: ClaimOutputSerializer, 400: malformed("A query parameter was given (there are none)."),
-                   404: not_found("No claim with that number.")},
-    )  # fmt: skip
+        parameters=[
+            OpenApiParameter(
+                "claim_number",
+                {"type": "string", "pattern": CLAIM_NUMBER.regex.pattern, "maxLength": 30},
+                OpenApiParameter.PATH,
+            )
+        ],
+        responses={
+            200: ClaimOutputSerializer,
+            400: malformed("A query parameter was given (there are none)."),
+            404: not_found("No claim with that number."),
+        },
+    )
     def get(self, request, claim_number: str):
         claim = claim_get(claim_number=claim_number)
         if claim is None:

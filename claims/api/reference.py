@@ -62,8 +62,14 @@ class TariffSerializer(serializers.Serializer):
     valid_to = serializers.DateField(allow_null=True)
 
 
-BENEFIT_FIELDS = ("code", "annual_limit_member", "annual_limit_family", "copay_percent", "per_event_cap",
-                  "requires_preauth")  # fmt: skip
+BENEFIT_FIELDS = (
+    "code",
+    "annual_limit_member",
+    "annual_limit_family",
+    "copay_percent",
+    "per_event_cap",
+    "requires_preauth",
+)
 
 
 def _day(request):

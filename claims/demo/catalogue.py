@@ -19,35 +19,50 @@ WINDOW_DAYS = 30  # claims are received over the last 30 days
 # --- The scheme's options: (limit per member, per family, co-payment %, per-event cap, pre-auth) ---
 # Amounts in ZAR; None = unlimited. Essential has no optical or dental benefit (BENEFIT_NOT_ON_PLAN).
 PLANS = (
-    ("ESSENTIAL", "Essential", 35, {
-        B.GP: ("3500", "7000", "10", None, False),
-        B.SPECIALIST: ("4000", "8000", "20", "2000", False),
-        B.HOSPITAL: (None, "150000", "25", "20000", True),
-        B.CHRONIC: ("6000", "12000", "20", None, False),
-        B.PATHOLOGY: ("2500", "5000", "10", None, False),
-        B.RADIOLOGY: ("3000", "6000", "20", "2500", True),
-    }),
-    ("CLASSIC", "Classic", 45, {
-        B.GP: ("6000", "15000", "0", None, False),
-        B.SPECIALIST: ("10000", "20000", "10", "5000", False),
-        B.HOSPITAL: ("500000", "1000000", "10", "60000", True),
-        B.CHRONIC: ("15000", "30000", "10", None, False),
-        B.OPTICAL: ("2500", "6000", "0", "2500", False),
-        B.DENTISTRY: ("4000", "10000", "10", None, False),
-        B.PATHOLOGY: ("5000", "12000", "0", None, False),
-        B.RADIOLOGY: ("8000", "16000", "10", "6000", True),
-    }),
-    ("COMPREHENSIVE", "Comprehensive", 20, {
-        B.GP: (None, None, "0", None, False),
-        B.SPECIALIST: ("30000", "60000", "0", None, False),
-        B.HOSPITAL: (None, None, "0", None, True),
-        B.CHRONIC: ("40000", "80000", "0", None, False),
-        B.OPTICAL: ("4500", "12000", "0", None, False),
-        B.DENTISTRY: ("10000", "25000", "0", None, False),
-        B.PATHOLOGY: (None, None, "0", None, False),
-        B.RADIOLOGY: ("25000", "50000", "0", "15000", True),
-    }),
-)  # fmt: skip
+    (
+        "ESSENTIAL",
+        "Essential",
+        35,
+        {
+            B.GP: ("3500", "7000", "10", None, False),
+            B.SPECIALIST: ("4000", "8000", "20", "2000", False),
+            B.HOSPITAL: (None, "150000", "25", "20000", True),
+            B.CHRONIC: ("6000", "12000", "20", None, False),
+            B.PATHOLOGY: ("2500", "5000", "10", None, False),
+            B.RADIOLOGY: ("3000", "6000", "20", "2500", True),
+        },
+    ),
+    (
+        "CLASSIC",
+        "Classic",
+        45,
+        {
+            B.GP: ("6000", "15000", "0", None, False),
+            B.SPECIALIST: ("10000", "20000", "10", "5000", False),
+            B.HOSPITAL: ("500000", "1000000", "10", "60000", True),
+            B.CHRONIC: ("15000", "30000", "10", None, False),
+            B.OPTICAL: ("2500", "6000", "0", "2500", False),
+            B.DENTISTRY: ("4000", "10000", "10", None, False),
+            B.PATHOLOGY: ("5000", "12000", "0", None, False),
+            B.RADIOLOGY: ("8000", "16000", "10", "6000", True),
+        },
+    ),
+    (
+        "COMPREHENSIVE",
+        "Comprehensive",
+        20,
+        {
+            B.GP: (None, None, "0", None, False),
+            B.SPECIALIST: ("30000", "60000", "0", None, False),
+            B.HOSPITAL: (None, None, "0", None, True),
+            B.CHRONIC: ("40000", "80000", "0", None, False),
+            B.OPTICAL: ("4500", "12000", "0", None, False),
+            B.DENTISTRY: ("10000", "25000", "0", None, False),
+            B.PATHOLOGY: (None, None, "0", None, False),
+            B.RADIOLOGY: ("25000", "50000", "0", "15000", True),
+        },
+    ),
+)
 
 # --- The price list: (code, description, benefit, current unit price, history) ---
 # history: "" = one version since long ago; "repriced" = last year's price until 31 Dec, this year's
@@ -105,9 +120,15 @@ UNKNOWN_TARIFFS = ("0000", "9999", "01900", "019O", "X123", "5800", "0189")
 BAD_ICD10 = ("XYZ", "", "J06-9", "123.4", "J6.9", "E11.9,ZZ", "  ")
 
 DISCIPLINE = {
-    B.GP: D.GP, B.SPECIALIST: D.SPECIALIST, B.HOSPITAL: D.HOSPITAL, B.CHRONIC: D.PHARMACY,
-    B.OPTICAL: D.OPTOMETRIST, B.DENTISTRY: D.DENTIST, B.PATHOLOGY: D.PATHOLOGY, B.RADIOLOGY: D.RADIOLOGY,
-}  # fmt: skip
+    B.GP: D.GP,
+    B.SPECIALIST: D.SPECIALIST,
+    B.HOSPITAL: D.HOSPITAL,
+    B.CHRONIC: D.PHARMACY,
+    B.OPTICAL: D.OPTOMETRIST,
+    B.DENTISTRY: D.DENTIST,
+    B.PATHOLOGY: D.PATHOLOGY,
+    B.RADIOLOGY: D.RADIOLOGY,
+}
 ICD10_POOL = {
     B.GP: ("J06.9", "J02.9", "J20.9", "A09", "N39.0", "R51", "Z00.0", "B34.9", "H66.9", "L30.9", "M54.5"),
     B.SPECIALIST: ("I10", "I25.1", "M17.1", "K21.0", "N40", "G43.9", "E11.9", "H25.9", "M54.5"),
@@ -119,9 +140,12 @@ ICD10_POOL = {
     B.RADIOLOGY: ("M54.5", "J18.9", "R10.4", "S52.5", "M17.1", "G44.2"),
 }
 CHRONIC_MEDICINE = {  # diagnosis -> what is dispensed for it
-    "E11.9": ("703811001", "700520001"), "I10": ("705442001",), "E78.0": ("716290001",),
-    "J45.9": ("708118001",), "E03.9": ("712345001",),
-}  # fmt: skip
+    "E11.9": ("703811001", "700520001"),
+    "I10": ("705442001",),
+    "E78.0": ("716290001",),
+    "J45.9": ("708118001",),
+    "E03.9": ("712345001",),
+}
 # Condition-specific waiting periods: ICD-10 prefix -> (benefit, diagnosis, tariff) of a claim that meets it.
 CONDITIONS = {
     "E11": (B.CHRONIC, "E11.9", "703811001"),
@@ -139,9 +163,15 @@ HEAVY_LINES = {
     B.SPECIALIST: (("0173", 1, 1), ("3011", 1, 1), ("1210", 1, 1)),
 }
 CATEGORY_WEIGHTS = {
-    B.GP: 38, B.PATHOLOGY: 14, B.CHRONIC: 14, B.SPECIALIST: 12,
-    B.DENTISTRY: 8, B.OPTICAL: 4, B.RADIOLOGY: 5, B.HOSPITAL: 5,
-}  # fmt: skip
+    B.GP: 38,
+    B.PATHOLOGY: 14,
+    B.CHRONIC: 14,
+    B.SPECIALIST: 12,
+    B.DENTISTRY: 8,
+    B.OPTICAL: 4,
+    B.RADIOLOGY: 5,
+    B.HOSPITAL: 5,
+}
 CATEGORIES, CATEGORY_CUMULATIVE = list(CATEGORY_WEIGHTS), list(itertools.accumulate(CATEGORY_WEIGHTS.values()))
 LAG_WEIGHTS = (10, 20, 18, 14, 10, 8, 6, 5, 3, 2, 1, 1, 1, 1)  # days between service and receipt
 LAGS, LAG_CUMULATIVE = range(len(LAG_WEIGHTS)), list(itertools.accumulate(LAG_WEIGHTS))
@@ -180,23 +210,103 @@ FAMILY_KINDS = (
 )
 
 FIRST_F = (
-    "Thandiwe", "Nomvula", "Ayesha", "Lerato", "Zanele", "Priya", "Anele", "Karabo", "Naledi", "Fatima",
-    "Sarah", "Michelle", "Busisiwe", "Lindiwe", "Refilwe", "Nadia", "Chantelle", "Palesa", "Kgomotso", "Annelie",
-)  # fmt: skip
+    "Thandiwe",
+    "Nomvula",
+    "Ayesha",
+    "Lerato",
+    "Zanele",
+    "Priya",
+    "Anele",
+    "Karabo",
+    "Naledi",
+    "Fatima",
+    "Sarah",
+    "Michelle",
+    "Busisiwe",
+    "Lindiwe",
+    "Refilwe",
+    "Nadia",
+    "Chantelle",
+    "Palesa",
+    "Kgomotso",
+    "Annelie",
+)
 FIRST_M = (
-    "Sipho", "Thabo", "Johan", "Mohammed", "Sibusiso", "Pieter", "Themba", "Bongani", "Rajesh", "Kagiso",
-    "Lwazi", "Andile", "Tshepo", "Riaan", "Mandla", "Yusuf", "Ethan", "Lungile", "Vusi", "Pravin",
-)  # fmt: skip
+    "Sipho",
+    "Thabo",
+    "Johan",
+    "Mohammed",
+    "Sibusiso",
+    "Pieter",
+    "Themba",
+    "Bongani",
+    "Rajesh",
+    "Kagiso",
+    "Lwazi",
+    "Andile",
+    "Tshepo",
+    "Riaan",
+    "Mandla",
+    "Yusuf",
+    "Ethan",
+    "Lungile",
+    "Vusi",
+    "Pravin",
+)
 SURNAMES = (
-    "Nkosi", "Dlamini", "van der Merwe", "Naidoo", "Botha", "Mokoena", "Khumalo", "Pillay", "Ndlovu", "Smith",
-    "Mahlangu", "Jacobs", "Venter", "Mthembu", "Pretorius", "Govender", "Sithole", "Coetzee", "Molefe", "Adams",
-    "Zulu", "Ngcobo", "du Plessis", "Maharaj", "Mabaso", "Williams", "Nel", "Baloyi", "Hendricks", "Shabalala",
-)  # fmt: skip
+    "Nkosi",
+    "Dlamini",
+    "van der Merwe",
+    "Naidoo",
+    "Botha",
+    "Mokoena",
+    "Khumalo",
+    "Pillay",
+    "Ndlovu",
+    "Smith",
+    "Mahlangu",
+    "Jacobs",
+    "Venter",
+    "Mthembu",
+    "Pretorius",
+    "Govender",
+    "Sithole",
+    "Coetzee",
+    "Molefe",
+    "Adams",
+    "Zulu",
+    "Ngcobo",
+    "du Plessis",
+    "Maharaj",
+    "Mabaso",
+    "Williams",
+    "Nel",
+    "Baloyi",
+    "Hendricks",
+    "Shabalala",
+)
 TOWNS = (
-    "Sandton", "Rosebank", "Durbanville", "Umhlanga", "Centurion", "Bellville", "Rondebosch", "Pinetown",
-    "Midrand", "Soweto", "Polokwane", "Mbombela", "Bloemfontein", "Gqeberha", "East London", "Stellenbosch",
-    "Pietermaritzburg", "Kimberley", "Rustenburg", "George",
-)  # fmt: skip
+    "Sandton",
+    "Rosebank",
+    "Durbanville",
+    "Umhlanga",
+    "Centurion",
+    "Bellville",
+    "Rondebosch",
+    "Pinetown",
+    "Midrand",
+    "Soweto",
+    "Polokwane",
+    "Mbombela",
+    "Bloemfontein",
+    "Gqeberha",
+    "East London",
+    "Stellenbosch",
+    "Pietermaritzburg",
+    "Kimberley",
+    "Rustenburg",
+    "George",
+)
 SPECIALTIES = ("Physician", "Orthopaedic Surgeon", "Paediatrician", "Gynaecologist", "Cardiologist", "Dermatologist")
 
 

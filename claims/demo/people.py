@@ -73,19 +73,52 @@ class PeopleMixin:
             current = Decimal(price)
             if history == "repriced":  # last year's price was about 7% lower
                 old = (current / Decimal("1.07")).quantize(Decimal("1"))
-                rows.append(TariffCode(code=code, description=description, benefit_code=benefit,
-                                       unit_price=old, valid_from=since, valid_to=year_end))  # fmt: skip
-                rows.append(TariffCode(code=code, description=description, benefit_code=benefit,
-                                       unit_price=current, valid_from=year_start))  # fmt: skip
+                rows.append(
+                    TariffCode(
+                        code=code,
+                        description=description,
+                        benefit_code=benefit,
+                        unit_price=old,
+                        valid_from=since,
+                        valid_to=year_end,
+                    )
+                )
+                rows.append(
+                    TariffCode(
+                        code=code,
+                        description=description,
+                        benefit_code=benefit,
+                        unit_price=current,
+                        valid_from=year_start,
+                    )
+                )
             elif history == "discontinued":
-                rows.append(TariffCode(code=code, description=f"{description} (discontinued)", benefit_code=benefit,
-                                       unit_price=current, valid_from=since, valid_to=year_end))  # fmt: skip
+                rows.append(
+                    TariffCode(
+                        code=code,
+                        description=f"{description} (discontinued)",
+                        benefit_code=benefit,
+                        unit_price=current,
+                        valid_from=since,
+                        valid_to=year_end,
+                    )
+                )
             elif history == "future":
-                rows.append(TariffCode(code=code, description=f"{description} (new)", benefit_code=benefit,
-                                       unit_price=current, valid_from=date(year + 1, 1, 1)))  # fmt: skip
+                rows.append(
+                    TariffCode(
+                        code=code,
+                        description=f"{description} (new)",
+                        benefit_code=benefit,
+                        unit_price=current,
+                        valid_from=date(year + 1, 1, 1),
+                    )
+                )
             else:
-                rows.append(TariffCode(code=code, description=description, benefit_code=benefit,
-                                       unit_price=current, valid_from=since))  # fmt: skip
+                rows.append(
+                    TariffCode(
+                        code=code, description=description, benefit_code=benefit, unit_price=current, valid_from=since
+                    )
+                )
         TariffCode.objects.bulk_create(rows, batch_size=BATCH_SIZE)
         self.counts["tariff_codes"] = len(rows)
         # What the claims are priced from: the database's versions (ours, or an earlier run's).
@@ -120,21 +153,33 @@ class PeopleMixin:
         for plans, plan_year in ((self.plans, year), (self.previous_plans, year - 1)):
             for code, name, _weight, benefits in PLANS:
                 plan = Plan.objects.create(
-                    scheme=scheme, code=code, name=name, year=plan_year,
-                    effective_from=date(plan_year, 1, 1), effective_to=date(plan_year, 12, 31),
-                )  # fmt: skip
+                    scheme=scheme,
+                    code=code,
+                    name=name,
+                    year=plan_year,
+                    effective_from=date(plan_year, 1, 1),
+                    effective_to=date(plan_year, 12, 31),
+                )
                 plans[code] = plan
                 self.benefits.setdefault(code, {})
                 for benefit, (member, family, copay, cap, preauth) in benefits.items():
                     row = (_money(member), _money(family), Decimal(copay), _money(cap), preauth)
                     self.benefits[code][benefit] = row
-                    categories.append(BenefitCategory(
-                        plan=plan, code=benefit, annual_limit_member=row[0], annual_limit_family=row[1],
-                        copay_percent=row[2], per_event_cap=row[3], requires_preauth=preauth,
-                    ))  # fmt: skip
+                    categories.append(
+                        BenefitCategory(
+                            plan=plan,
+                            code=benefit,
+                            annual_limit_member=row[0],
+                            annual_limit_family=row[1],
+                            copay_percent=row[2],
+                            per_event_cap=row[3],
+                            requires_preauth=preauth,
+                        )
+                    )
         BenefitCategory.objects.bulk_create(categories)
-        self.counts.update(scheme=scheme.code, plans=len(self.plans) + len(self.previous_plans),
-                           benefit_categories=len(categories))  # fmt: skip
+        self.counts.update(
+            scheme=scheme.code, plans=len(self.plans) + len(self.previous_plans), benefit_categories=len(categories)
+        )
 
     def create_providers(self) -> None:
         rng = self.rng
@@ -145,10 +190,14 @@ class PeopleMixin:
         for i in range(count):
             discipline = disciplines[i] if i < 8 else rng.choices(disciplines, weights)[0]
             suspended = i in (8, 9) or (i > 9 and rng.random() < 0.03)
-            rows.append(Provider(
-                practice_number=self.practice_number(), name=self.provider_name(discipline), discipline=discipline,
-                status=Provider.Status.SUSPENDED if suspended else Provider.Status.ACTIVE,
-            ))  # fmt: skip
+            rows.append(
+                Provider(
+                    practice_number=self.practice_number(),
+                    name=self.provider_name(discipline),
+                    discipline=discipline,
+                    status=Provider.Status.SUSPENDED if suspended else Provider.Status.ACTIVE,
+                )
+            )
         Provider.objects.bulk_create(rows, batch_size=BATCH_SIZE)
         self.active = defaultdict(list)
         for provider in rows:
@@ -210,9 +259,11 @@ class PeopleMixin:
         self.kinds = kinds
         self.create_periods()
         self.counts.update(
-            members=len(principals) + len(dependants), principals=len(principals), dependants=len(dependants),
+            members=len(principals) + len(dependants),
+            principals=len(principals),
+            dependants=len(dependants),
             waiting_periods=len(waits),
-        )  # fmt: skip
+        )
 
     def create_periods(self) -> None:
         """Each member's membership periods (issue 13): today's state, and for some families history.
@@ -250,8 +301,9 @@ class PeopleMixin:
         update_rows(Member, ("status_since",), reinstated)
         members = Counter(row.member_id for row in rows)
         self.counts.update(
-            membership_periods=len(rows), members_with_history=sum(1 for n in members.values() if n > 1),
-        )  # fmt: skip
+            membership_periods=len(rows),
+            members_with_history=sum(1 for n in members.values() if n > 1),
+        )
 
     def periods_of(self, member: Member, plan_code: str, previous: str | None, suspension) -> list[MembershipPeriod]:
         """Cut the member's cover where something changed, then merge neighbours that are alike."""
@@ -346,12 +398,21 @@ class PeopleMixin:
                 starts = max(cover_start, dob)
             first = rng.choice(FIRST_F if sex == Member.Gender.FEMALE else FIRST_M)
             member = Member(
-                membership_number=f"{number:09d}", dependant_code=f"{position:02d}", relationship=relationship,
-                plan=self.plans[plan_code], first_name=first, last_name=surname, date_of_birth=dob, gender=sex,
-                email=f"member{number}@example.com" if position == 0 else "", status=status,
+                membership_number=f"{number:09d}",
+                dependant_code=f"{position:02d}",
+                relationship=relationship,
+                plan=self.plans[plan_code],
+                first_name=first,
+                last_name=surname,
+                date_of_birth=dob,
+                gender=sex,
+                email=f"member{number}@example.com" if position == 0 else "",
+                status=status,
                 status_since=max(status_since, starts) if status == Member.Status.ACTIVE else status_since,
-                join_date=max(join, dob), cover_start=starts, cover_end=ends,
-            )  # fmt: skip
+                join_date=max(join, dob),
+                cover_start=starts,
+                cover_end=ends,
+            )
             family.append(_Person(member, index, plan_code))
 
         for person in family:
@@ -378,4 +439,3 @@ def _next_number(model, field_name: str, prefix: str, width: int, start: int) ->
     pattern = f"^{re.escape(prefix)}[0-9]{{{width}}}$"
     top = model.objects.filter(**{f"{field_name}__regex": pattern}).aggregate(top=Max(field_name))["top"]
     return max(start, int(top[len(prefix) :]) + 1) if top else start
-

@@ -13,13 +13,32 @@ from claims.models import Claim, ClaimLine, PreAuthorisation
 from core.db import insert_rows
 
 CLAIM_COLUMNS = (
-    "claim_number", "member", "practice_number", "service_date", "received_at", "status", "reason_code",
-    "total_claimed", "total_eligible", "total_copay", "total_benefit",
-)  # fmt: skip
+    "claim_number",
+    "member",
+    "practice_number",
+    "service_date",
+    "received_at",
+    "status",
+    "reason_code",
+    "total_claimed",
+    "total_eligible",
+    "total_copay",
+    "total_benefit",
+)
 LINE_COLUMNS = (
-    "claim", "line_number", "tariff_code", "icd10_codes", "quantity", "claimed_amount", "eligible_amount",
-    "copay_amount", "benefit_amount", "benefit_code", "outcome", "reason_codes",
-)  # fmt: skip
+    "claim",
+    "line_number",
+    "tariff_code",
+    "icd10_codes",
+    "quantity",
+    "claimed_amount",
+    "eligible_amount",
+    "copay_amount",
+    "benefit_amount",
+    "benefit_code",
+    "outcome",
+    "reason_codes",
+)
 
 
 class WritingMixin:
@@ -34,16 +53,41 @@ class WritingMixin:
         for i in order:
             draft = drafts[i]
             total = sum((line[3] for line in draft.lines), zero)
-            claim_rows.append((
-                f"CLM{self.next_claim:010d}", draft.person.member.pk, draft.practice_number, draft.service_date,
-                draft.received_at, pending, "", total, zero, zero, zero,
-            ))  # fmt: skip
+            claim_rows.append(
+                (
+                    f"CLM{self.next_claim:010d}",
+                    draft.person.member.pk,
+                    draft.practice_number,
+                    draft.service_date,
+                    draft.received_at,
+                    pending,
+                    "",
+                    total,
+                    zero,
+                    zero,
+                    zero,
+                )
+            )
             self.next_claim += 1
         claim_ids = insert_rows(Claim, CLAIM_COLUMNS, claim_rows, returning=True)
         line_rows = []
         for claim_id, i in zip(claim_ids, order, strict=True):
             for number, (code, icd10, quantity, claimed) in enumerate(drafts[i].lines, start=1):
-                line_rows.append((claim_id, number, code, icd10, quantity, claimed, zero, zero, zero, "",
-                                  ClaimLine.Outcome.PENDING, ""))  # fmt: skip
+                line_rows.append(
+                    (
+                        claim_id,
+                        number,
+                        code,
+                        icd10,
+                        quantity,
+                        claimed,
+                        zero,
+                        zero,
+                        zero,
+                        "",
+                        ClaimLine.Outcome.PENDING,
+                        "",
+                    )
+                )
         insert_rows(ClaimLine, LINE_COLUMNS, line_rows)
         self.counts.update(preauthorisations=len(self.preauths), claims=len(claim_rows), claim_lines=len(line_rows))

@@ -118,9 +118,12 @@ class ClaimsMixin:
         hi = min(x for x in (hi, member.cover_end, date.max) if x is not None)
         service, received = self.when(lo, hi)
         return _Draft(
-            person, practice or self.provider_for(benefit), service, received,
+            person,
+            practice or self.provider_for(benefit),
+            service,
+            received,
             self.lines_for(benefit, service) if lines is None else lines,
-        )  # fmt: skip
+        )
 
     def add_preauth(self, draft: _Draft, benefit: str, *, amount=None, valid_from=None, valid_to=None) -> None:
         """A pre-authorisation for this claim's event; valid and large enough unless told otherwise."""
@@ -130,14 +133,18 @@ class ClaimsMixin:
             total = sum((self.price(code, day) or CENT) * qty for code, _icd, qty, _claimed in draft.lines)
             amount = Decimal(math.ceil(total * Decimal("1.1") / 500) * 500)
         by_tariff = len(draft.lines) == 1 and rng.random() < 0.3
-        self.preauths.append(PreAuthorisation(
-            reference=f"PA{self.next_preauth:010d}", member=draft.person.member,
-            practice_number="" if rng.random() < 0.2 else draft.practice_number,
-            tariff_code=draft.lines[0][0] if by_tariff else "", benefit_code="" if by_tariff else benefit,
-            authorised_amount=amount,
-            valid_from=valid_from or day - timedelta(days=rng.randint(0, 10)),
-            valid_to=valid_to or day + timedelta(days=rng.randint(14, 60)),
-        ))  # fmt: skip
+        self.preauths.append(
+            PreAuthorisation(
+                reference=f"PA{self.next_preauth:010d}",
+                member=draft.person.member,
+                practice_number="" if rng.random() < 0.2 else draft.practice_number,
+                tariff_code=draft.lines[0][0] if by_tariff else "",
+                benefit_code="" if by_tariff else benefit,
+                authorised_amount=amount,
+                valid_from=valid_from or day - timedelta(days=rng.randint(0, 10)),
+                valid_to=valid_to or day + timedelta(days=rng.randint(14, 60)),
+            )
+        )
         self.next_preauth += 1
 
     def pick_benefit(self, person: _Person) -> str:
@@ -173,10 +180,12 @@ class ClaimsMixin:
         people = [person for family in self.families for person in family]
         kind_of = self.kinds
         claimable = [
-            p for p in people
+            p
+            for p in people
             if kind_of.get(p.family, "regular") not in ("suspended", "terminated", "future_cover")
-            and p.member.cover_end is None and p.member.cover_start < today
-        ]  # fmt: skip
+            and p.member.cover_end is None
+            and p.member.cover_start < today
+        ]
         drafts: list[_Draft] = []
         heavy_families = self.heavy(quotas.pop("heavy"), drafts)
         clean = [
@@ -299,8 +308,10 @@ class ClaimsMixin:
             valid_to = draft.service_date - timedelta(days=rng.randint(5, 60))
             self.add_preauth(draft, benefit, valid_from=valid_to - timedelta(days=60), valid_to=valid_to)
         elif name == "preauth_exceeded":
-            largest = max(min(claimed, (self.price(code, draft.service_date) or CENT) * qty)
-                          for code, _icd, qty, claimed in draft.lines)  # fmt: skip
+            largest = max(
+                min(claimed, (self.price(code, draft.service_date) or CENT) * qty)
+                for code, _icd, qty, claimed in draft.lines
+            )
             self.add_preauth(draft, benefit, amount=max(Decimal(100), (largest / 200).quantize(Decimal("1")) * 100))
         return draft  # preauth_missing: none at all
 
@@ -308,9 +319,10 @@ class ClaimsMixin:
         """Families whose members claim past their member limit and, together, the family limit."""
         rng, today = self.rng, self.today
         candidates = [
-            i for i, family in enumerate(self.families)
+            i
+            for i, family in enumerate(self.families)
             if self.kinds.get(i, "regular") == "regular" and len(family) >= 3
-        ]  # fmt: skip
+        ]
         rng.shuffle(candidates)
         chosen = set()
         for index in candidates:
@@ -346,8 +358,10 @@ class ClaimsMixin:
                         self.line(code, icd, rng.randint(low, top), draft.service_date)
                         for code, low, top in HEAVY_LINES[benefit]
                     ]
-                    value = sum(min(claimed, (self.price(code, draft.service_date) or CENT) * qty)
-                                for code, _icd, qty, claimed in draft.lines)  # fmt: skip
+                    value = sum(
+                        min(claimed, (self.price(code, draft.service_date) or CENT) * qty)
+                        for code, _icd, qty, claimed in draft.lines
+                    )
                     pay = value * (100 - copay) / 100
                     paid += min(pay, cap) if cap is not None else pay
                     drafts.append(draft)
@@ -360,16 +374,20 @@ class ClaimsMixin:
         clean_ids = {id(p) for p in clean}
         last = self.today - timedelta(days=1)
         originals = [
-            d for d in normal
-            if id(d.person) in clean_ids and d.lines and d.received_at.date() < last
+            d
+            for d in normal
+            if id(d.person) in clean_ids
+            and d.lines
+            and d.received_at.date() < last
             and d.service_date <= d.received_at.date()
             and all(self.price(line[0], d.service_date) for line in d.lines)
             and d.lines[0][0] in self.tariffs_by_benefit[B.GP] + self.tariffs_by_benefit[B.PATHOLOGY]
-        ]  # fmt: skip
+        ]
         copies = []
         for original in rng.sample(originals, min(count, len(originals))):
             days = rng.randint(1, (last - original.received_at.date()).days)
             received = original.received_at + timedelta(days=days, seconds=rng.randint(-3600, 3600))
-            copies.append(_Draft(original.person, original.practice_number, original.service_date, received,
-                                 list(original.lines)))  # fmt: skip
+            copies.append(
+                _Draft(original.person, original.practice_number, original.service_date, received, list(original.lines))
+            )
         return copies

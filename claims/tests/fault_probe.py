@@ -75,10 +75,15 @@ def snapshot() -> dict:
     lines = {
         f"{number}#{line}": [outcome, str(eligible), str(copay), str(benefit), reasons]
         for number, line, outcome, eligible, copay, benefit, reasons in ClaimLine.objects.values_list(
-            "claim__claim_number", "line_number", "outcome", "eligible_amount", "copay_amount", "benefit_amount",
+            "claim__claim_number",
+            "line_number",
+            "outcome",
+            "eligible_amount",
+            "copay_amount",
+            "benefit_amount",
             "reason_codes",
         )
-    }  # fmt: skip
+    }
     ledger = defaultdict(list)
     for number, line, amount in BenefitLedger.objects.values_list(
         "claim_line__claim__claim_number", "claim_line__line_number", "amount"

@@ -53,7 +53,9 @@ def reference(**changes) -> Reference:
     return ref
 
 
-def claim(claim_id=1, member=PRINCIPAL, practice="1234567", service=SERVICE, received=RECEIVED, lines=None, number=None):
+def claim(
+    claim_id=1, member=PRINCIPAL, practice="1234567", service=SERVICE, received=RECEIVED, lines=None, number=None
+):
     lines = lines if lines is not None else [line()]
     return ClaimIn(claim_id, number or f"C{claim_id:04d}", member, practice, service, received, tuple(lines))
 
@@ -160,12 +162,18 @@ def test_it_rejects_a_line(the_line, reason):
     ("period", "icd", "reason"),
     [
         (WaitingPeriod("general", "", "", date(2026, 1, 1), date(2026, 3, 31)), "J06.9", Reason.WAITING_PERIOD_GENERAL),
-        (WaitingPeriod("condition", "E11", "", date(2026, 1, 1), date(2026, 12, 31)), "E11.9",
-         Reason.WAITING_PERIOD_CONDITION),
-        (WaitingPeriod("category", "", "GP", date(2026, 1, 1), date(2026, 12, 31)), "J06.9",
-         Reason.WAITING_PERIOD_CATEGORY),
+        (
+            WaitingPeriod("condition", "E11", "", date(2026, 1, 1), date(2026, 12, 31)),
+            "E11.9",
+            Reason.WAITING_PERIOD_CONDITION,
+        ),
+        (
+            WaitingPeriod("category", "", "GP", date(2026, 1, 1), date(2026, 12, 31)),
+            "J06.9",
+            Reason.WAITING_PERIOD_CATEGORY,
+        ),
     ],
-)  # fmt: skip
+)
 def test_it_rejects_a_line_in_a_waiting_period(period, icd, reason):
     ref = reference(waiting_periods={PRINCIPAL: [period]})
     assert decide(claim(lines=[line(icd=icd)]), ref).lines[0].reasons == (reason,)
@@ -176,32 +184,44 @@ def test_a_waiting_period_for_another_condition_or_after_it_ended_does_not_apply
         WaitingPeriod("condition", "E11", "", date(2026, 1, 1), date(2026, 12, 31)),
         WaitingPeriod("general", "", "", date(2025, 1, 1), date(2025, 3, 31)),
     ]
-    assert decide(claim(lines=[line(icd="J06.9")]), reference(waiting_periods={PRINCIPAL: periods})).status == "approved"
+    assert (
+        decide(claim(lines=[line(icd="J06.9")]), reference(waiting_periods={PRINCIPAL: periods})).status == "approved"
+    )
 
 
 @pytest.mark.parametrize(
     ("preauths", "claimed", "reason"),
     [
         ([], "3000.00", Reason.PREAUTH_MISSING),
-        ([PreAuth("", "1010", "", D("6000.00"), date(2025, 1, 1), date(2025, 12, 31))], "3000.00",
-         Reason.PREAUTH_EXPIRED),
-        ([PreAuth("1111111", "1010", "", D("6000.00"), date(2026, 1, 1), date(2026, 12, 31))], "3000.00",
-         Reason.PREAUTH_MISSING),  # authorised for another provider
+        (
+            [PreAuth("", "1010", "", D("6000.00"), date(2025, 1, 1), date(2025, 12, 31))],
+            "3000.00",
+            Reason.PREAUTH_EXPIRED,
+        ),
+        (
+            [PreAuth("1111111", "1010", "", D("6000.00"), date(2026, 1, 1), date(2026, 12, 31))],
+            "3000.00",
+            Reason.PREAUTH_MISSING,
+        ),  # authorised for another provider
     ],
-)  # fmt: skip
+)
 def test_it_rejects_a_line_that_needs_a_preauthorisation(preauths, claimed, reason):
     ref = reference(preauths={PRINCIPAL: preauths})
     assert decide(claim(lines=[line(tariff="1010", icd="S52.5", claimed=claimed)]), ref).lines[0].reasons == (reason,)
 
 
 def test_a_category_wide_preauthorisation_covers_any_code_of_that_category():
-    ref = reference(preauths={PRINCIPAL: [PreAuth("", "", "HOSPITAL", D("5000"), date(2026, 1, 1), date(2026, 12, 31))]})
+    ref = reference(
+        preauths={PRINCIPAL: [PreAuth("", "", "HOSPITAL", D("5000"), date(2026, 1, 1), date(2026, 12, 31))]}
+    )
     assert decide(claim(lines=[line(tariff="1010", icd="S52.5", claimed="3000.00")]), ref).status == "approved"
 
 
 def test_line_rules_apply_in_order_and_stop_at_the_first_failure():
     # Bad ICD-10 and a general waiting period: the ICD-10 rule comes first.
-    ref = reference(waiting_periods={PRINCIPAL: [WaitingPeriod("general", "", "", date(2026, 1, 1), date(2026, 12, 31))]})
+    ref = reference(
+        waiting_periods={PRINCIPAL: [WaitingPeriod("general", "", "", date(2026, 1, 1), date(2026, 12, 31))]}
+    )
     assert decide(claim(lines=[line(icd="nonsense")]), ref).lines[0].reasons == (Reason.ICD10_INVALID,)
 
 
@@ -239,8 +259,7 @@ def test_it_pays_partly_when_the_member_limit_runs_out_then_rejects():
 def test_a_family_shares_its_limit_between_members():
     usage = Usage()
     # Family limit 1500: the principal uses 1000 (his member limit), the spouse gets only 500.
-    principal = [decide(claim(n, lines=[line(quantity=3, claimed="1200.00", icd=f"J0{n}")]), usage=usage)
-                 for n in (1,)]  # fmt: skip
+    principal = [decide(claim(n, lines=[line(quantity=3, claimed="1200.00", icd=f"J0{n}")]), usage=usage) for n in (1,)]
     spouse = decide(claim(2, member=SPOUSE, lines=[line(quantity=2, claimed="800.00")]), usage=usage)
     assert principal[0].lines[0].benefit == D("1000.00")
     assert spouse.lines[0].benefit == D("500.00")

@@ -21,17 +21,31 @@ def world():
     """One row of every model the admin shows; the claim is decided, with a ledger row."""
     scheme = Scheme.objects.create(code="MED", name="MedAid")
     plan = Plan.objects.create(
-        scheme=scheme, code="CLASSIC", name="Classic", year=2026,
-        effective_from=dt.date(2026, 1, 1), effective_to=dt.date(2026, 12, 31),
-    )  # fmt: skip
+        scheme=scheme,
+        code="CLASSIC",
+        name="Classic",
+        year=2026,
+        effective_from=dt.date(2026, 1, 1),
+        effective_to=dt.date(2026, 12, 31),
+    )
     benefit = BenefitCategory.objects.create(plan=plan, code="GP", annual_limit_member=1000, copay_percent=10)
-    common = {"plan": plan, "date_of_birth": dt.date(1980, 1, 1), "status_since": dt.date(2020, 1, 1),
-              "join_date": dt.date(2020, 1, 1), "cover_start": dt.date(2020, 1, 1)}  # fmt: skip
+    common = {
+        "plan": plan,
+        "date_of_birth": dt.date(1980, 1, 1),
+        "status_since": dt.date(2020, 1, 1),
+        "join_date": dt.date(2020, 1, 1),
+        "cover_start": dt.date(2020, 1, 1),
+    }
     principal = Member.objects.create(membership_number="10001", first_name="Thandi", last_name="N", **common)
     child = Member.objects.create(
-        membership_number="10001", dependant_code="01", principal=principal, relationship="child",
-        first_name="Sipho", last_name="N", **common,
-    )  # fmt: skip
+        membership_number="10001",
+        dependant_code="01",
+        principal=principal,
+        relationship="child",
+        first_name="Sipho",
+        last_name="N",
+        **common,
+    )
     waiting = WaitingPeriod.objects.create(
         member=child, kind="condition", icd10_prefix="E11", start=dt.date(2026, 1, 1), end=dt.date(2026, 12, 31)
     )
@@ -40,36 +54,71 @@ def world():
         code="0190", description="Consultation", benefit_code="GP", unit_price=500, valid_from=dt.date(2026, 1, 1)
     )
     preauth = PreAuthorisation.objects.create(
-        reference="PA-1", member=child, benefit_code="GP", authorised_amount=800,
-        valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2026, 6, 30),
-    )  # fmt: skip
+        reference="PA-1",
+        member=child,
+        benefit_code="GP",
+        authorised_amount=800,
+        valid_from=dt.date(2026, 1, 1),
+        valid_to=dt.date(2026, 6, 30),
+    )
     job = BulkClaimJob.objects.create(requested=2, total=2, done=1, approved=1, started_at=timezone.now())
     chunk = BulkClaimChunk.objects.create(job=job, index=0, claim_ids=[1, 2])
     claim = Claim.objects.create(
-        claim_number="C-1", member=child, practice_number=provider.practice_number, service_date=dt.date(2026, 3, 1),
-        received_at=timezone.now(), status="approved", total_claimed=450, total_eligible=450, total_copay=45,
-        total_benefit=405, decided_at=timezone.now(), job=job,
-    )  # fmt: skip
+        claim_number="C-1",
+        member=child,
+        practice_number=provider.practice_number,
+        service_date=dt.date(2026, 3, 1),
+        received_at=timezone.now(),
+        status="approved",
+        total_claimed=450,
+        total_eligible=450,
+        total_copay=45,
+        total_benefit=405,
+        decided_at=timezone.now(),
+        job=job,
+    )
     line = ClaimLine.objects.create(
-        claim=claim, line_number=1, tariff_code="0190", icd10_codes="J06.9", claimed_amount=450, eligible_amount=450,
-        copay_amount=45, benefit_amount=405, benefit_code="GP", outcome="approved", reason_codes="COPAY_APPLIED,PAID",
-    )  # fmt: skip
+        claim=claim,
+        line_number=1,
+        tariff_code="0190",
+        icd10_codes="J06.9",
+        claimed_amount=450,
+        eligible_amount=450,
+        copay_amount=45,
+        benefit_amount=405,
+        benefit_code="GP",
+        outcome="approved",
+        reason_codes="COPAY_APPLIED,PAID",
+    )
     ledger = BenefitLedger.objects.create(
         member=child, family=principal, benefit_code="GP", benefit_year=2026, claim_line=line, amount=405
     )
     pending = Claim.objects.create(
-        claim_number="C-2", member=principal, practice_number="UNKNOWN", service_date=dt.date(2026, 3, 2),
+        claim_number="C-2",
+        member=principal,
+        practice_number="UNKNOWN",
+        service_date=dt.date(2026, 3, 2),
         received_at=timezone.now(),
-    )  # fmt: skip
+    )
     ClaimLine.objects.create(claim=pending, line_number=1, tariff_code="0190", icd10_codes="J06.9", claimed_amount=90)
     objects = [scheme, plan, benefit, principal, waiting, provider, tariff, preauth, job, chunk, claim, ledger]
     return {type(obj).__name__: obj for obj in objects} | {"pending": pending}
 
 
 MODELS = [
-    "Scheme", "Plan", "BenefitCategory", "Member", "WaitingPeriod", "Provider", "TariffCode", "PreAuthorisation",
-    "BulkClaimJob", "BulkClaimChunk", "Claim", "BenefitLedger",
-]  # fmt: skip
+    "Scheme",
+    "Plan",
+    "BenefitCategory",
+    "Member",
+    "WaitingPeriod",
+    "Provider",
+    "TariffCode",
+    "PreAuthorisation",
+    "BulkClaimJob",
+    "BulkClaimChunk",
+    "Claim",
+    "BenefitLedger",
+]
 
 
 def _url(obj, page: str) -> str:
@@ -169,14 +218,27 @@ def test_a_member_shows_the_dependants(admin_client, world):
 
 def test_saving_a_claim_in_the_admin_keeps_its_total(admin_client, world):
     form = {
-        "claim_number": "C-3", "member": world["Member"].pk, "practice_number": "0123456",
-        "service_date": "2026-03-05", "received_at_0": "2026-03-06", "received_at_1": "09:00:00",
-        "lines-TOTAL_FORMS": "2", "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "1000",
-        "lines-0-line_number": "1", "lines-0-tariff_code": "0190", "lines-0-icd10_codes": "J06.9",
-        "lines-0-quantity": "1", "lines-0-claimed_amount": "100.00",
-        "lines-1-line_number": "2", "lines-1-tariff_code": "0190", "lines-1-icd10_codes": "J06.9",
-        "lines-1-quantity": "1", "lines-1-claimed_amount": "25.50",
-    }  # fmt: skip
+        "claim_number": "C-3",
+        "member": world["Member"].pk,
+        "practice_number": "0123456",
+        "service_date": "2026-03-05",
+        "received_at_0": "2026-03-06",
+        "received_at_1": "09:00:00",
+        "lines-TOTAL_FORMS": "2",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "1000",
+        "lines-0-line_number": "1",
+        "lines-0-tariff_code": "0190",
+        "lines-0-icd10_codes": "J06.9",
+        "lines-0-quantity": "1",
+        "lines-0-claimed_amount": "100.00",
+        "lines-1-line_number": "2",
+        "lines-1-tariff_code": "0190",
+        "lines-1-icd10_codes": "J06.9",
+        "lines-1-quantity": "1",
+        "lines-1-claimed_amount": "25.50",
+    }
     response = admin_client.post("/admin/claims/claim/add/", form)
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert str(Claim.objects.get(claim_number="C-3").total_claimed) == "125.50"

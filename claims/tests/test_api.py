@@ -25,16 +25,30 @@ pytestmark = pytest.mark.django_db
 def family():
     scheme = Scheme.objects.create(code="MED", name="MedAid")
     plan = Plan.objects.create(
-        scheme=scheme, code="CLASSIC", name="Classic", year=2026,
-        effective_from=dt.date(2026, 1, 1), effective_to=dt.date(2026, 12, 31),
-    )  # fmt: skip
-    common = {"plan": plan, "date_of_birth": dt.date(1980, 1, 1), "status_since": dt.date(2020, 1, 1),
-              "join_date": dt.date(2020, 1, 1), "cover_start": dt.date(2020, 1, 1)}  # fmt: skip
+        scheme=scheme,
+        code="CLASSIC",
+        name="Classic",
+        year=2026,
+        effective_from=dt.date(2026, 1, 1),
+        effective_to=dt.date(2026, 12, 31),
+    )
+    common = {
+        "plan": plan,
+        "date_of_birth": dt.date(1980, 1, 1),
+        "status_since": dt.date(2020, 1, 1),
+        "join_date": dt.date(2020, 1, 1),
+        "cover_start": dt.date(2020, 1, 1),
+    }
     principal = Member.objects.create(membership_number="10001", first_name="Thandi", last_name="N", **common)
     child = Member.objects.create(
-        membership_number="10001", dependant_code="01", principal=principal, relationship="child",
-        first_name="Sipho", last_name="N", **common,
-    )  # fmt: skip
+        membership_number="10001",
+        dependant_code="01",
+        principal=principal,
+        relationship="child",
+        first_name="Sipho",
+        last_name="N",
+        **common,
+    )
     return principal, child
 
 
@@ -282,8 +296,11 @@ def test_it_shows_a_claim_with_its_adjudication_in_plain_words(api, family):
     assert body["reason"] is None
     first, second = body["lines"]
     assert (first["outcome"], first["eligible_amount"], first["copay_amount"], first["benefit_amount"]) == (
-        "partial", "450.00", "45.00", "355.00"
-    )  # fmt: skip
+        "partial",
+        "450.00",
+        "45.00",
+        "355.00",
+    )
     assert first["reasons"] == [
         {"code": "COPAY_APPLIED", "description": DESCRIPTIONS["COPAY_APPLIED"]},
         {"code": "MEMBER_LIMIT_REACHED", "description": DESCRIPTIONS["MEMBER_LIMIT_REACHED"]},
@@ -401,9 +418,18 @@ def test_starting_a_bulk_job_needs_the_permission(family):
 def test_it_shows_a_bulk_jobs_progress(api):
     started = timezone.now() - dt.timedelta(seconds=90)
     job = BulkClaimJob.objects.create(
-        requested=10, total=8, not_found=2, done=6, approved=3, partially_approved=2, rejected=1, failed=0,
-        started_at=started, finished_at=started + dt.timedelta(seconds=12.5), status="completed",
-    )  # fmt: skip
+        requested=10,
+        total=8,
+        not_found=2,
+        done=6,
+        approved=3,
+        partially_approved=2,
+        rejected=1,
+        failed=0,
+        started_at=started,
+        finished_at=started + dt.timedelta(seconds=12.5),
+        status="completed",
+    )
     body = api.get(f"/api/bulk-jobs/{job.id}/").json()
     assert body["status"] == "completed"
     assert (body["requested"], body["total"], body["done"], body["not_found"]) == (10, 8, 6, 2)

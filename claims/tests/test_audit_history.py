@@ -15,22 +15,32 @@ from providers.models import Provider
 pytestmark = pytest.mark.django_db
 
 PLAN_FORM = {
-    "code": "CLASSIC", "year": 2026, "effective_from": "2026-01-01", "effective_to": "2026-12-31",
-    "benefits-TOTAL_FORMS": 0, "benefits-INITIAL_FORMS": 0, "benefits-MIN_NUM_FORMS": 0, "benefits-MAX_NUM_FORMS": 1000,
-}  # fmt: skip
+    "code": "CLASSIC",
+    "year": 2026,
+    "effective_from": "2026-01-01",
+    "effective_to": "2026-12-31",
+    "benefits-TOTAL_FORMS": 0,
+    "benefits-INITIAL_FORMS": 0,
+    "benefits-MIN_NUM_FORMS": 0,
+    "benefits-MAX_NUM_FORMS": 1000,
+}
 
 
 @pytest.fixture
 def plan():
     scheme = Scheme.objects.create(code="MED", name="MedAid")
     return Plan.objects.create(
-        scheme=scheme, code="CLASSIC", name="Classic", year=2026,
-        effective_from=dt.date(2026, 1, 1), effective_to=dt.date(2026, 12, 31),
-    )  # fmt: skip
+        scheme=scheme,
+        code="CLASSIC",
+        name="Classic",
+        year=2026,
+        effective_from=dt.date(2026, 1, 1),
+        effective_to=dt.date(2026, 12, 31),
+    )
 
 
 def staff(username: str, role: str) -> User:
-    user = User.objects.create_user(username, password="x", is_staff=True)  # noqa: S106 - a test user
+    user = User.objects.create_user(username, password="x", is_staff=True)  # a test user
     user.groups.set([Group.objects.get(name=role)])
     return user
 

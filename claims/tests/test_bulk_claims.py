@@ -13,14 +13,21 @@ from core.tasks import process_bulk_claims
 def snapshot() -> dict:
     """Every decision, amount and ledger entry, keyed by what does not change between runs."""
     claims = sorted(
-        Claim.objects.values_list("claim_number", "status", "reason_code", "total_eligible", "total_copay", "total_benefit")
+        Claim.objects.values_list(
+            "claim_number", "status", "reason_code", "total_eligible", "total_copay", "total_benefit"
+        )
     )
     lines = sorted(
         ClaimLine.objects.values_list(
-            "claim__claim_number", "line_number", "outcome", "eligible_amount", "copay_amount", "benefit_amount",
+            "claim__claim_number",
+            "line_number",
+            "outcome",
+            "eligible_amount",
+            "copay_amount",
+            "benefit_amount",
             "reason_codes",
         )
-    )  # fmt: skip
+    )
     ledger = sorted(
         BenefitLedger.objects.values_list("claim_line__claim__claim_number", "claim_line__line_number", "amount")
     )
@@ -30,8 +37,9 @@ def snapshot() -> dict:
 def undo_all_decisions() -> None:
     BenefitLedger.objects.all().delete()
     ClaimLine.objects.update(eligible_amount=0, copay_amount=0, benefit_amount=0, outcome="pending", reason_codes="")
-    Claim.objects.update(status="pending", reason_code="", total_eligible=0, total_copay=0, total_benefit=0,
-                         decided_at=None, job=None)  # fmt: skip
+    Claim.objects.update(
+        status="pending", reason_code="", total_eligible=0, total_copay=0, total_benefit=0, decided_at=None, job=None
+    )
 
 
 def assert_ledger_matches_decisions() -> None:
@@ -90,8 +98,10 @@ def test_one_worker_and_four_parallel_workers_decide_identically(start_worker):
     assert summary["adjudicated"] == len(ids)
     # The message, and so the stored result, carries the job; the 3,000 IDs live on the job row.
     # (django-db stores their repr, Redis the values: compare as text)
-    assert (str(result.args), str(result.kwargs)) in {("[]", str({"job_id": summary["job_id"]})),
-                                                      ("()", str({"job_id": summary["job_id"]}))}
+    assert (str(result.args), str(result.kwargs)) in {
+        ("[]", str({"job_id": summary["job_id"]})),
+        ("()", str({"job_id": summary["job_id"]})),
+    }
     alone = snapshot()
     one.stop()
 

@@ -74,16 +74,22 @@ def world(private_postgres, private_redis, tmp_path_factory) -> World:
     print(f"\nfault suite: beat rows every {FAST_SCHEDULE_SECONDS} s: {schedules}")
 
     pg.clone(template, "fault_reference")
-    reference_run = Deployment(pg=pg, dbname="fault_reference", redis=None, workdir=workdir / "reference",
-                               env={**FAULT_ENV, "CELERY_BROKER_URL": "memory://",
-                                    "CELERY_RESULT_BACKEND": "cache+memory://"})  # fmt: skip
+    reference_run = Deployment(
+        pg=pg,
+        dbname="fault_reference",
+        redis=None,
+        workdir=workdir / "reference",
+        env={**FAULT_ENV, "CELERY_BROKER_URL": "memory://", "CELERY_RESULT_BACKEND": "cache+memory://"},
+    )
     summary = reference_run.probe("decide", timeout=600)
     reference = reference_run.probe("snapshot")
     pg.dropdb("fault_reference")
     assert len(reference["claims"]) == CLAIMS and reference["pending"] == 0, summary
     expected = {number for number, statuses in reference["emails"].items() if set(statuses) - {"rejected"}}
-    print(f"fault suite: seeded and decided the reference in {time.monotonic() - started:.0f} s: {summary}; "
-          f"{len(expected)} decision e-mails expected")  # fmt: skip
+    print(
+        f"fault suite: seeded and decided the reference in {time.monotonic() - started:.0f} s: {summary}; "
+        f"{len(expected)} decision e-mails expected"
+    )
     return World(pg, private_redis, template, reference, expected)
 
 
@@ -99,8 +105,9 @@ class Scenario:
         world.redis.flushall()  # our own instance: nothing of an earlier test is left in it
         self.smtp = SmtpServer().start()  # stopped by close(), which the fixture calls even on failure
         redis = world.redis if broker == "redis" else None
-        self.deployment = Deployment(pg=world.pg, dbname=self.dbname, redis=redis, workdir=tmp_path / name,
-                                     env={**FAULT_ENV, **self.smtp.env})  # fmt: skip
+        self.deployment = Deployment(
+            pg=world.pg, dbname=self.dbname, redis=redis, workdir=tmp_path / name, env={**FAULT_ENV, **self.smtp.env}
+        )
         self.started = time.monotonic()
         self.timeline: list[str] = []
 
@@ -131,11 +138,15 @@ class Scenario:
                     "SELECT count(*) FROM notifications_notification WHERE template = 'claim_decision' "
                     "AND status = 'queued'"
                 ).fetchone()[0]
-        except Exception:  # noqa: BLE001 - down or restarting: the caller polls again
+        except Exception:  # down or restarting: the caller polls again
             return None
         keys = ("job", "status", "total", "done", "failed")
-        return {**dict(zip(keys, job or (None,) * 5, strict=True)), "pending": pending, "queued_emails": queued,
-                "emails_received": self.smtp.mailbox.count}  # fmt: skip
+        return {
+            **dict(zip(keys, job or (None,) * 5, strict=True)),
+            "pending": pending,
+            "queued_emails": queued,
+            "emails_received": self.smtp.mailbox.count,
+        }
 
     def wait(self, predicate, timeout: float, what: str) -> dict:
         """Poll the state (supervising the processes meanwhile) until predicate(state) holds."""
@@ -149,12 +160,16 @@ class Scenario:
                 if predicate(state):
                     return state
             time.sleep(0.2)
-        raise AssertionError(f"[{self.name}] stuck: {what} not within {timeout:.0f} s; last state {last}\n"
-                             f"{self.diagnostics()}")  # fmt: skip
+        raise AssertionError(
+            f"[{self.name}] stuck: {what} not within {timeout:.0f} s; last state {last}\n{self.diagnostics()}"
+        )
 
     def wait_for_progress(self, fraction: float, timeout: float = PROGRESS_BOUND) -> dict:
-        state = self.wait(lambda s: s["total"] and s["done"] >= fraction * s["total"] or _ended(s), timeout,
-                          f"the job decided {fraction:.0%} of its claims")  # fmt: skip
+        state = self.wait(
+            lambda s: s["total"] and s["done"] >= fraction * s["total"] or _ended(s),
+            timeout,
+            f"the job decided {fraction:.0%} of its claims",
+        )
         assert not _ended(state), f"[{self.name}] the job ended before the fault could land: {state}"
         return state
 
@@ -196,18 +211,24 @@ class Scenario:
                 found.append(f"{len(wrong)} {key} differ from the undisturbed run, e.g. {examples}")
         sums = snap["sums"]
         if not sums["ledger"] == sums["line_benefit"] == sums["claim_benefit"]:
-            found.append(f"ledger total {sums['ledger']} != decided benefits {sums['line_benefit']} "
-                         f"(claims {sums['claim_benefit']})")  # fmt: skip
+            found.append(
+                f"ledger total {sums['ledger']} != decided benefits {sums['line_benefit']} "
+                f"(claims {sums['claim_benefit']})"
+            )
         if sums["ledger_entries"] != sums["lines_with_benefit"] or sums["ledger_lines_twice"]:
-            found.append(f"ledger entries {sums['ledger_entries']} for {sums['lines_with_benefit']} paid lines, "
-                         f"{sums['ledger_lines_twice']} lines booked twice")  # fmt: skip
+            found.append(
+                f"ledger entries {sums['ledger_entries']} for {sums['lines_with_benefit']} paid lines, "
+                f"{sums['ledger_lines_twice']} lines booked twice"
+            )
         jobs = snap["jobs"]
         if len(jobs) != 1:
             found.append(f"{len(jobs)} job rows, expected 1: {[(j['id'], j['status']) for j in jobs]}")
         if jobs:
             job = jobs[-1]
-            summary = {k: job.get(k) for k in ("status", "total", "done", "failed", "chunks_total", "chunks_done",
-                                               "resumes", "error")}  # fmt: skip
+            summary = {
+                k: job.get(k)
+                for k in ("status", "total", "done", "failed", "chunks_total", "chunks_done", "resumes", "error")
+            }
             if (job["status"], job["total"], job["done"], job["failed"]) != ("completed", CLAIMS, CLAIMS, 0):
                 found.append(f"job row: {summary}")
         else:
@@ -215,8 +236,9 @@ class Scenario:
         rows = snap["emails"]
         not_once = {n: s for n, s in rows.items() if n in world.expected_emails and s != ["sent"]}
         if not_once:
-            found.append(f"{len(not_once)} decision e-mail rows not exactly one 'sent' row, e.g. "
-                         f"{sorted(not_once.items())[:3]}")  # fmt: skip
+            found.append(
+                f"{len(not_once)} decision e-mail rows not exactly one 'sent' row, e.g. {sorted(not_once.items())[:3]}"
+            )
         extra_rows = sorted(set(rows) - set(ref["emails"]))
         if extra_rows:
             found.append(f"{len(extra_rows)} claims have decision e-mail rows the reference has not: {extra_rows[:3]}")
@@ -228,9 +250,11 @@ class Scenario:
         never = world.expected_emails - set(received)
         unexpected = set(received) - world.expected_emails
         if twice or never or unexpected:
-            found.append(f"e-mails: {len(world.expected_emails)} expected, {sum(received.values())} received; "
-                         f"{len(never)} never (e.g. {sorted(never)[:3]}), {len(twice)} more than once "
-                         f"(e.g. {sorted(twice.items())[:3]}), {len(unexpected)} unexpected")  # fmt: skip
+            found.append(
+                f"e-mails: {len(world.expected_emails)} expected, {sum(received.values())} received; "
+                f"{len(never)} never (e.g. {sorted(never)[:3]}), {len(twice)} more than once "
+                f"(e.g. {sorted(twice.items())[:3]}), {len(unexpected)} unexpected"
+            )
         found.append(f"(notification rows by status: {snap['notifications_by_status']})")
         return found if len(found) > 1 else []
 
@@ -239,8 +263,12 @@ class Scenario:
         assert not problems, f"[{self.name}]\n- " + "\n- ".join(problems) + f"\n{self.diagnostics()}"
 
     def diagnostics(self) -> str:
-        return ("timeline:\n  " + "\n  ".join(sorted(self.timeline + self.deployment.events(), key=_t))
-                + "\nprocess logs (first distinct errors):\n" + self.deployment.log_errors())  # fmt: skip
+        return (
+            "timeline:\n  "
+            + "\n  ".join(sorted(self.timeline + self.deployment.events(), key=_t))
+            + "\nprocess logs (first distinct errors):\n"
+            + self.deployment.log_errors()
+        )
 
     def close(self) -> None:
         try:
@@ -302,8 +330,11 @@ def test_three_sigkills_of_the_worker(scenario):
         if kill < 3:
             time.sleep(1)  # the supervisor restarts it (supervise() runs while we wait)
             floor = state["done"] + CLAIMS // 10
-            state = run.wait(lambda s, floor=floor: s["done"] >= floor or _ended(s), PROGRESS_BOUND,
-                             f"the job moved on after SIGKILL {kill}")  # fmt: skip
+            state = run.wait(
+                lambda s, floor=floor: s["done"] >= floor or _ended(s),
+                PROGRESS_BOUND,
+                f"the job moved on after SIGKILL {kill}",
+            )
             assert not _ended(state), f"the job ended before SIGKILL {kill + 1} could land: {state}"
     run.wait_until_done(last_kill, RECOVERY_BOUND)
     run.assert_identical_to_the_reference()

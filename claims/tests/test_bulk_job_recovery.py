@@ -127,7 +127,9 @@ def test_a_finished_job_is_never_touched_by_the_sweep(claims):
     assert bulk_jobs_sweep() == {"resumed": 0, "chunks_published": 0, "finished": 0, "failed": 0}
 
 
-def test_admin_and_api_show_a_job_completed_with_errors_and_the_claims_it_left_pending(claims, admin_client, admin_user):
+def test_admin_and_api_show_a_job_completed_with_errors_and_the_claims_it_left_pending(
+    claims, admin_client, admin_user
+):
     from rest_framework.test import APIClient
 
     job = planned_job(claims)

@@ -38,15 +38,17 @@ def local(*args) -> datetime:
 def periods(member: Member, *rows) -> None:
     """(from, to, status, plan) rows for a member, then today's fields from them."""
     for valid_from, valid_to, status, plan in rows:
-        MembershipPeriod.objects.create(member=member, valid_from=valid_from, valid_to=valid_to, status=status,
-                                        plan=plan)  # fmt: skip
+        MembershipPeriod.objects.create(
+            member=member, valid_from=valid_from, valid_to=valid_to, status=status, plan=plan
+        )
     member_today_sync(member_ids=[member.id])
     member.refresh_from_db()
 
 
 def decide(member: Member, service: date, received: datetime, practice: str | None = None) -> Claim:
-    claim = ClaimFactory(member=member, service_date=service, received_at=received,
-                         **({"practice_number": practice} if practice else {}))  # fmt: skip
+    claim = ClaimFactory(
+        member=member, service_date=service, received_at=received, **({"practice_number": practice} if practice else {})
+    )
     adjudicate_claims([claim.id])
     claim.refresh_from_db()
     return claim
@@ -89,8 +91,9 @@ def test_a_dependants_claim_after_the_principals_cover_was_terminated_is_rejecte
     plan = PlanFactory()
     principal = MemberFactory(plan=plan, cover_start=date(2024, 1, 1), cover_end=date(2026, 5, 31))
     child = DependantFactory(principal=principal, cover_start=date(2024, 1, 1))
-    periods(principal, (date(2024, 1, 1), date(2026, 5, 31), "active", plan),
-            (date(2026, 6, 1), None, "terminated", plan))  # fmt: skip
+    periods(
+        principal, (date(2024, 1, 1), date(2026, 5, 31), "active", plan), (date(2026, 6, 1), None, "terminated", plan)
+    )
     periods(child, (date(2024, 1, 1), None, "active", plan))  # the child's own record was never closed
     assert (principal.status, child.status) == (Member.Status.TERMINATED, Member.Status.ACTIVE)
 
@@ -212,19 +215,25 @@ def test_the_demo_data_has_history_for_more_than_a_tenth_of_the_members_and_toda
     assert counts["members_with_history"] == with_history >= members / 10
     assert not Member.objects.filter(periods__isnull=True).exists()
     assert MembershipPeriod.objects.filter(status="suspended", valid_to__isnull=False).exists()  # reinstated
-    assert MembershipPeriod.objects.filter(plan__year=2025).exists() and member_today_sync(
-        member_ids=Member.objects.values_list("id", flat=True), today=today
-    ) == 0  # today's plan and status are the periods' in force today
+    assert (
+        MembershipPeriod.objects.filter(plan__year=2025).exists()
+        and member_today_sync(member_ids=Member.objects.values_list("id", flat=True), today=today) == 0
+    )  # today's plan and status are the periods' in force today
     for member in Member.objects.prefetch_related("periods"):
         rows = [(p.valid_from, p.valid_to) for p in member.periods.all()]
-        assert all(end is not None and end < start for (_, end), (start, _) in zip(rows, rows[1:], strict=False))  # no overlap
+        assert all(
+            end is not None and end < start for (_, end), (start, _) in zip(rows, rows[1:], strict=False)
+        )  # no overlap
 
 
 def decide_all(members, days) -> list[str]:
     """One claim per member and day, at a new practice, decided in one call; their reason codes."""
     practice = ProviderFactory().practice_number
-    claims = [ClaimFactory(member=m, service_date=day, received_at=local(2026, 5, 20, 9, 0), practice_number=practice)
-              for m in members for day in days]  # fmt: skip
+    claims = [
+        ClaimFactory(member=m, service_date=day, received_at=local(2026, 5, 20, 9, 0), practice_number=practice)
+        for m in members
+        for day in days
+    ]
     adjudicate_claims([claim.id for claim in claims])
     return [Claim.objects.get(id=claim.id).reason_code for claim in claims]
 
@@ -237,16 +246,23 @@ def test_the_data_migration_gives_each_member_periods_that_decide_every_date_as_
     migration = import_module("members.migrations.0005_membership_periods_from_today")
     plan = PlanFactory()
     active = MemberFactory(plan=plan, cover_start=date(2024, 1, 1))
-    suspended = MemberFactory(plan=plan, cover_start=date(2024, 1, 1), status="suspended",
-                              status_since=date(2026, 3, 1))  # fmt: skip
-    terminated = MemberFactory(plan=plan, cover_start=date(2024, 1, 1), cover_end=date(2026, 4, 30),
-                               status="terminated", status_since=date(2026, 5, 1))  # fmt: skip
+    suspended = MemberFactory(
+        plan=plan, cover_start=date(2024, 1, 1), status="suspended", status_since=date(2026, 3, 1)
+    )
+    terminated = MemberFactory(
+        plan=plan,
+        cover_start=date(2024, 1, 1),
+        cover_end=date(2026, 4, 30),
+        status="terminated",
+        status_since=date(2026, 5, 1),
+    )
     days = [date(2026, 2, 28), date(2026, 3, 1), date(2026, 4, 30), date(2026, 5, 1)]
     before = decide_all([active, suspended, terminated], days)
     migration.create_periods(apps, None)
     assert list(suspended.periods.values_list("valid_from", "valid_to", "status")) == [
-        (date(2024, 1, 1), date(2026, 2, 28), "active"), (date(2026, 3, 1), None, "suspended"),
-    ]  # fmt: skip
+        (date(2024, 1, 1), date(2026, 2, 28), "active"),
+        (date(2026, 3, 1), None, "suspended"),
+    ]
     assert active.periods.count() == 1 and terminated.periods.count() == 2
     after = decide_all([active, suspended, terminated], days)  # at another practice: no duplicates
     assert after == before
@@ -262,18 +278,30 @@ def test_the_admin_closes_a_period_and_opens_the_next_in_one_save_but_refuses_an
     plan = PlanFactory()
     member = MemberFactory(plan=plan, cover_start=date(2024, 1, 1))
     open_period = MembershipPeriod.objects.create(member=member, valid_from=date(2024, 1, 1), plan=plan)
-    Periods = inlineformset_factory(Member, MembershipPeriod, formset=MembershipPeriodFormSet,
-                                    fields=("valid_from", "valid_to", "status", "plan"), extra=1)  # fmt: skip
+    Periods = inlineformset_factory(
+        Member,
+        MembershipPeriod,
+        formset=MembershipPeriodFormSet,
+        fields=("valid_from", "valid_to", "status", "plan"),
+        extra=1,
+    )
 
     def submit(first_ends: str) -> MembershipPeriodFormSet:
         data = {
-            "periods-TOTAL_FORMS": "2", "periods-INITIAL_FORMS": "1",
-            "periods-0-id": str(open_period.id), "periods-0-member": str(member.id),
-            "periods-0-valid_from": "2024-01-01", "periods-0-valid_to": first_ends, "periods-0-status": "active",
+            "periods-TOTAL_FORMS": "2",
+            "periods-INITIAL_FORMS": "1",
+            "periods-0-id": str(open_period.id),
+            "periods-0-member": str(member.id),
+            "periods-0-valid_from": "2024-01-01",
+            "periods-0-valid_to": first_ends,
+            "periods-0-status": "active",
             "periods-0-plan": str(plan.id),
-            "periods-1-member": str(member.id), "periods-1-valid_from": "2026-03-01", "periods-1-valid_to": "",
-            "periods-1-status": "suspended", "periods-1-plan": str(plan.id),
-        }  # fmt: skip
+            "periods-1-member": str(member.id),
+            "periods-1-valid_from": "2026-03-01",
+            "periods-1-valid_to": "",
+            "periods-1-status": "suspended",
+            "periods-1-plan": str(plan.id),
+        }
         return Periods(data, instance=member, prefix="periods")
 
     assert not submit("").is_valid()  # the first one still open: they would overlap

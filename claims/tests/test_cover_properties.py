@@ -36,8 +36,9 @@ BOUNDARY = date(YEAR, 1, 1)
 FIRST_SERVICE = date(YEAR - 1, 12, 1)
 COVER_START = date(2020, 1, 1)
 PLANS = (1, 2)
-HISTORY = settings(derandomize=True, database=None, max_examples=40, deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+HISTORY = settings(
+    derandomize=True, database=None, max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @st.composite
@@ -63,10 +64,14 @@ def periods_for(plan_before: int, plan_after: int, suspensions, terminated: date
         cuts.add(terminated)
     cuts = sorted(cuts)
     return tuple(
-        Period(day, following - timedelta(days=1) if following else None,
-               status_on(day, suspensions, terminated), plan_before if day < BOUNDARY else plan_after)
+        Period(
+            day,
+            following - timedelta(days=1) if following else None,
+            status_on(day, suspensions, terminated),
+            plan_before if day < BOUNDARY else plan_after,
+        )
         for day, following in zip(cuts, [*cuts[1:], None], strict=True)
-    )  # fmt: skip
+    )
 
 
 @st.composite
@@ -83,8 +88,16 @@ def histories(draw):
         for member in family:
             own = draw(spells())
             ends = terminated if member == principal else None
-            members[member] = MemberInfo(member, principal, plan_after, "active", COVER_START, COVER_START, None,
-                                         periods=periods_for(plan_before, plan_after, own, ends))  # fmt: skip
+            members[member] = MemberInfo(
+                member,
+                principal,
+                plan_after,
+                "active",
+                COVER_START,
+                COVER_START,
+                None,
+                periods=periods_for(plan_before, plan_after, own, ends),
+            )
             facts[member] = (own, ends)
         facts[("plans", principal)] = (plan_before, plan_after)
         for _ in range(draw(st.integers(0, 5))):
@@ -95,14 +108,29 @@ def histories(draw):
                 LineIn(claim_id * 10 + n, tariff, "J06.9", quantity, claimed)
                 for n, (tariff, quantity, claimed) in enumerate(draw(st.lists(lines, min_size=1, max_size=3)))
             )
-            claims.append(ClaimIn(claim_id, f"C{claim_id:05d}", draw(st.sampled_from(family)), "1234567", service,
-                                  received, claim_lines))  # fmt: skip
+            claims.append(
+                ClaimIn(
+                    claim_id,
+                    f"C{claim_id:05d}",
+                    draw(st.sampled_from(family)),
+                    "1234567",
+                    service,
+                    received,
+                    claim_lines,
+                )
+            )
     return members, claims, facts
 
 
 def reference(members, plan_benefits, tariffs) -> Reference:
-    return Reference(providers={"1234567": "active"}, members=members, benefits=plan_benefits, tariffs=tariffs,
-                     waiting_periods={}, preauths={})  # fmt: skip
+    return Reference(
+        providers={"1234567": "active"},
+        members=members,
+        benefits=plan_benefits,
+        tariffs=tariffs,
+        waiting_periods={},
+        preauths={},
+    )
 
 
 def plan_in_force(facts, family_id: int, day: date) -> int:

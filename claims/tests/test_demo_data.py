@@ -38,9 +38,15 @@ def claims_digest() -> str:
         lines[row[0]].append(row[1:])
     digest = hashlib.sha256()
     for row in Claim.objects.order_by("claim_number").values_list(
-        "id", "claim_number", "member__membership_number", "member__dependant_code", "practice_number",
-        "service_date", "received_at", "total_claimed",
-    ):  # fmt: skip
+        "id",
+        "claim_number",
+        "member__membership_number",
+        "member__dependant_code",
+        "practice_number",
+        "service_date",
+        "received_at",
+        "total_claimed",
+    ):
         digest.update(repr((row[1:], lines[row[0]])).encode())
     return digest.hexdigest()
 
@@ -140,8 +146,10 @@ def test_the_factories_default_claim_is_paid_in_full_and_lines_can_be_given():
     seen = adjudicate_all()
 
     assert (child.membership_number, child.dependant_code, child.plan) == (
-        family.membership_number, "01", family.plan,
-    )  # fmt: skip
+        family.membership_number,
+        "01",
+        family.plan,
+    )
     assert DependantFactory(principal=family).dependant_code == "02"
     assert Claim.objects.get(member=child).total_claimed == Decimal("1520.00")
     assert seen == {Reason.PAID: 2, Reason.COPAY_APPLIED: 2, Reason.ICD10_INVALID: 1}

@@ -63,8 +63,12 @@ def test_an_amount_a_cent_over_the_authorisation_pays_the_authorised_amount():
     decision = decide(admission(1, claimed="3000.00"), ref)
     ld = decision.lines[0]
     assert (decision.status, ld.outcome, ld.eligible, ld.benefit, ld.copay) == (
-        "partially_approved", "partial", D("3000.00"), D("2999.99"), D("0.01")
-    )  # fmt: skip
+        "partially_approved",
+        "partial",
+        D("3000.00"),
+        D("2999.99"),
+        D("0.01"),
+    )
     assert ld.reasons == (Reason.PREAUTH_LIMIT_APPLIED,)
 
 
@@ -175,10 +179,14 @@ def test_the_engine_draws_a_preauthorisation_down_across_claims_and_runs(scheme)
     preauth = PreAuthorisationFactory(member=member, tariff_code="1010", authorised_amount=D("3000.00"))
     yesterday = timezone.localdate() - timedelta(days=1)
     admissions = [
-        ClaimFactory(member=member, practice_number=practice, service_date=yesterday - timedelta(days=days),
-                     lines=[{"tariff_code": "1010", "icd10_codes": "S52.5", "claimed_amount": D(amount)}])
+        ClaimFactory(
+            member=member,
+            practice_number=practice,
+            service_date=yesterday - timedelta(days=days),
+            lines=[{"tariff_code": "1010", "icd10_codes": "S52.5", "claimed_amount": D(amount)}],
+        )
         for days, amount in ((3, "2000.00"), (2, "2000.00"), (1, "2000.00"))
-    ]  # fmt: skip
+    ]
     adjudicate_claims([admissions[0].id])  # a run of its own: the next one must find what it drew
     adjudicate_claims([c.id for c in admissions[1:]])
     assert [decided(c) for c in admissions] == [
@@ -207,8 +215,10 @@ def test_the_engine_finds_lines_paid_on_earlier_claims_and_pays_a_corrected_resu
         "partially_approved",
         [("rejected", D("0.00"), "DUPLICATE_LINE"), ("approved", D("3000.00"), "PAID")],
     )
-    assert decided(twice) == ("partially_approved", [("approved", D("400.00"), "PAID"),
-                                                     ("rejected", D("0.00"), "DUPLICATE_LINE")])  # fmt: skip
+    assert decided(twice) == (
+        "partially_approved",
+        [("approved", D("400.00"), "PAID"), ("rejected", D("0.00"), "DUPLICATE_LINE")],
+    )
     assert corrected.reason_code == "" and not Claim.objects.filter(reason_code=Reason.DUPLICATE_CLAIM).exists()
     assert ClaimLine.objects.filter(reason_codes="DUPLICATE_LINE", ledger_entry__isnull=False).count() == 0
 
@@ -221,9 +231,15 @@ def test_the_duplicate_line_check_is_one_query_per_call_however_many_claims(sche
 
     def queries_to_decide(count):
         # Each claim on its own day: its first line pays, its second is a DUPLICATE_LINE of the first.
-        claims = [ClaimFactory(member=member, practice_number=practice, lines=[{}, {}],
-                               service_date=timezone.localdate() - timedelta(days=next(days)))
-                  for _ in range(count)]  # fmt: skip
+        claims = [
+            ClaimFactory(
+                member=member,
+                practice_number=practice,
+                lines=[{}, {}],
+                service_date=timezone.localdate() - timedelta(days=next(days)),
+            )
+            for _ in range(count)
+        ]
         with CaptureQueriesContext(connection) as captured:
             adjudicate_claims([c.id for c in claims])
         return len(captured)
@@ -237,8 +253,9 @@ def test_the_duplicate_line_check_is_one_query_per_call_however_many_claims(sche
 def test_the_admin_shows_what_was_paid_against_a_preauthorisation(admin_client, scheme):
     member, practice = scheme
     preauth = PreAuthorisationFactory(member=member, tariff_code="1010", authorised_amount=D("5000.00"))
-    admission = ClaimFactory(member=member, practice_number=practice,
-                             lines=[{"tariff_code": "1010", "icd10_codes": "S52.5"}])  # fmt: skip
+    admission = ClaimFactory(
+        member=member, practice_number=practice, lines=[{"tariff_code": "1010", "icd10_codes": "S52.5"}]
+    )
     adjudicate_claims([admission.id])
     page = admin_client.get(f"/admin/claims/preauthorisation/?q={preauth.reference}").content.decode()
     assert '<td class="field-drawn">3000.00</td>' in page

@@ -222,12 +222,15 @@ def test_a_negative_line_in_a_bulk_call_does_not_pay_beyond_the_member_limit():
     member = MemberFactory(plan=plan)
     yesterday = timezone.localdate() - timedelta(days=1)
     with checks_off(ClaimLine, Claim):
-        negative = ClaimFactory(member=member, service_date=yesterday - timedelta(days=2),
-                                lines=[{"claimed_amount": D("-100.00")}])  # fmt: skip
-    first = ClaimFactory(member=member, service_date=yesterday - timedelta(days=1),
-                         lines=[{"claimed_amount": D("400.00")}])  # fmt: skip
-    second = ClaimFactory(member=member, service_date=yesterday, lines=[{"claimed_amount": D("400.00"),
-                                                                        "icd10_codes": "J20.9"}])  # fmt: skip
+        negative = ClaimFactory(
+            member=member, service_date=yesterday - timedelta(days=2), lines=[{"claimed_amount": D("-100.00")}]
+        )
+    first = ClaimFactory(
+        member=member, service_date=yesterday - timedelta(days=1), lines=[{"claimed_amount": D("400.00")}]
+    )
+    second = ClaimFactory(
+        member=member, service_date=yesterday, lines=[{"claimed_amount": D("400.00"), "icd10_codes": "J20.9"}]
+    )
     engine.adjudicate_claims([second.id, negative.id, first.id])
     assert BenefitLedger.objects.aggregate(total=Sum("amount"))["total"] == D("500.00")
     assert Claim.objects.get(id=negative.id).status == "rejected"

@@ -34,8 +34,9 @@ from claims.tests.test_rule_properties import (
 )
 
 PRACTICES = ("1234567", "7654321")
-FAST = settings(derandomize=True, database=None, max_examples=80, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+FAST = settings(
+    derandomize=True, database=None, max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @st.composite
@@ -54,20 +55,40 @@ def scheme(draw):
             claim_id = next(ids)
             service = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(0, 20)))
             lines = tuple(
-                LineIn(next(line_ids), draw(st.sampled_from(sorted(TARIFFS))), "J06.9", draw(st.integers(1, 3)),
-                       draw(money(1, 1500)))
+                LineIn(
+                    next(line_ids),
+                    draw(st.sampled_from(sorted(TARIFFS))),
+                    "J06.9",
+                    draw(st.integers(1, 3)),
+                    draw(money(1, 1500)),
+                )
                 for _ in range(draw(st.integers(1, 3)))
-            )  # fmt: skip
+            )
             received = datetime.combine(service + timedelta(days=draw(st.integers(0, 3))), datetime.min.time(), UTC)
-            claims.append(ClaimIn(claim_id, f"C{claim_id:05d}", draw(st.sampled_from(family)),
-                                  draw(st.sampled_from(PRACTICES)), service, received, lines))  # fmt: skip
+            claims.append(
+                ClaimIn(
+                    claim_id,
+                    f"C{claim_id:05d}",
+                    draw(st.sampled_from(family)),
+                    draw(st.sampled_from(PRACTICES)),
+                    service,
+                    received,
+                    lines,
+                )
+            )
     nonsense = draw(st.integers(0, 4)) == 0  # now and then limits, caps and authorised amounts below zero
     low = -100 if nonsense else 0
     plan = {
-        code: Benefit(code, draw(maybe(money(low, 3000))), draw(maybe(money(low, 4000))),
-                      Decimal(draw(st.sampled_from((0, 0, 10, 25)))), draw(maybe(money(low, 2000))), draw(st.booleans()))
+        code: Benefit(
+            code,
+            draw(maybe(money(low, 3000))),
+            draw(maybe(money(low, 4000))),
+            Decimal(draw(st.sampled_from((0, 0, 10, 25)))),
+            draw(maybe(money(low, 2000))),
+            draw(st.booleans()),
+        )
         for code in sorted(set(TARIFFS.values()))
-    }  # fmt: skip
+    }
     ref = reference_for(members, plan, draw(price_list(False)))
     ref.providers = dict.fromkeys(PRACTICES, "active")
     preauth_ids = iter(range(1, 1000))
@@ -75,15 +96,17 @@ def scheme(draw):
         for _ in range(draw(st.integers(0, 3))):
             start = date(YEAR, 1, 1) + timedelta(days=draw(st.integers(0, 15)))
             by_code = draw(st.booleans())
-            ref.preauths.setdefault(member, []).append(PreAuth(
-                draw(st.sampled_from(("", "", *PRACTICES))),
-                draw(st.sampled_from(sorted(TARIFFS))) if by_code else "",
-                "" if by_code else draw(st.sampled_from(sorted(set(TARIFFS.values())))),
-                draw(money(low or 1, 2000)),
-                start,
-                start + timedelta(days=draw(st.integers(0, 30))),
-                id=next(preauth_ids),
-            ))  # fmt: skip
+            ref.preauths.setdefault(member, []).append(
+                PreAuth(
+                    draw(st.sampled_from(("", "", *PRACTICES))),
+                    draw(st.sampled_from(sorted(TARIFFS))) if by_code else "",
+                    "" if by_code else draw(st.sampled_from(sorted(set(TARIFFS.values())))),
+                    draw(money(low or 1, 2000)),
+                    start,
+                    start + timedelta(days=draw(st.integers(0, 30))),
+                    id=next(preauth_ids),
+                )
+            )
     return ref, claims
 
 

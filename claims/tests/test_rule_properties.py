@@ -48,8 +48,9 @@ PLAN = 1
 YEAR = 2026
 CODES = ("GP", "SPECIALIST")
 TARIFFS = {"T1": "GP", "T2": "GP", "T3": "SPECIALIST", "T4": "SPECIALIST"}
-PURE = settings(derandomize=True, database=None, max_examples=300, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+PURE = settings(
+    derandomize=True, database=None, max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def money(low: int, high: int):
@@ -76,7 +77,7 @@ def benefits(draw, nonsense: bool):
             draw(percent),
             draw(maybe(money(low, 1500))),
             False,
-        )  # fmt: skip
+        )
         for code in CODES
         if draw(st.integers(0, 5))  # now and then a benefit is not on the plan
     }
@@ -119,16 +120,29 @@ def families(draw):
                 for n, (tariff, quantity, claimed) in enumerate(draw(st.lists(lines, min_size=1, max_size=3)))
             )
             # Dates and receipts often tie: the claim number decides the order then.
-            claims.append(ClaimIn(claim_id, f"C{claim_id:05d}", draw(st.sampled_from(family)), "1234567", service,
-                                  received, claim_lines))  # fmt: skip
+            claims.append(
+                ClaimIn(
+                    claim_id,
+                    f"C{claim_id:05d}",
+                    draw(st.sampled_from(family)),
+                    "1234567",
+                    service,
+                    received,
+                    claim_lines,
+                )
+            )
     return members, claims
 
 
 def reference_for(members, plan_benefits, tariffs) -> Reference:
     return Reference(
-        providers={"1234567": "active"}, members=members, benefits={PLAN: plan_benefits}, tariffs=tariffs,
-        waiting_periods={}, preauths={},
-    )  # fmt: skip
+        providers={"1234567": "active"},
+        members=members,
+        benefits={PLAN: plan_benefits},
+        tariffs=tariffs,
+        waiting_periods={},
+        preauths={},
+    )
 
 
 def by_family(claims, members):
@@ -201,8 +215,9 @@ def test_every_decision_adds_up_pays_nothing_negative_and_keeps_within_the_limit
     check_lines_and_claims(decisions)
     check_limits(decisions, ref)
     for decision in (d for d in decisions if not d.reason_code):  # nonsense lines: their own reason, first
-        for claim_line, line in zip(next(c for c in claims if c.id == decision.claim_id).lines, decision.lines,
-                                    strict=True):  # fmt: skip
+        for claim_line, line in zip(
+            next(c for c in claims if c.id == decision.claim_id).lines, decision.lines, strict=True
+        ):
             if claim_line.quantity < 1:
                 assert line.reasons == (Reason.QUANTITY_INVALID,)
             elif claim_line.claimed <= 0:
@@ -258,8 +273,9 @@ def rolled_back():
 
 
 def snapshot() -> dict:
-    lines = ClaimLine.objects.values_list("claim_id", "line_number", "outcome", "eligible_amount", "copay_amount",
-                                          "benefit_amount", "reason_codes")  # fmt: skip
+    lines = ClaimLine.objects.values_list(
+        "claim_id", "line_number", "outcome", "eligible_amount", "copay_amount", "benefit_amount", "reason_codes"
+    )
     claims = Claim.objects.values_list("id", "status", "total_eligible", "total_copay", "total_benefit")
     ledger = BenefitLedger.objects.values_list("claim_line_id", "member_id", "family_id", "benefit_code", "amount")
     return {"lines": sorted(lines), "claims": sorted(claims), "ledger": sorted(ledger)}
@@ -271,7 +287,7 @@ db_claims = st.lists(
         st.integers(1, 20),  # days before today
         st.lists(
             st.tuples(st.sampled_from(["T1", "T3"]), st.integers(-1, 3), st.integers(-100, 600)), min_size=1, max_size=2
-        ),  # fmt: skip
+        ),
     ),
     min_size=1,
     max_size=4,
@@ -279,8 +295,13 @@ db_claims = st.lists(
 
 
 @pytest.mark.django_db
-@settings(derandomize=True, database=None, max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+@settings(
+    derandomize=True,
+    database=None,
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(
     limits=st.tuples(maybe(money(0, 800)), maybe(money(0, 1200)), st.integers(0, 100), maybe(money(0, 600))),
     family_claims=st.lists(db_claims, min_size=1, max_size=3),
@@ -290,8 +311,12 @@ def test_the_engine_decides_the_same_in_any_order_and_chunk_split_and_its_ledger
     limits, family_claims, draw
 ):
     limit_member, limit_family, copay, cap = limits
-    benefit = {"annual_limit_member": limit_member, "annual_limit_family": limit_family,
-               "copay_percent": Decimal(copay), "per_event_cap": cap}  # fmt: skip
+    benefit = {
+        "annual_limit_member": limit_member,
+        "annual_limit_family": limit_family,
+        "copay_percent": Decimal(copay),
+        "per_event_cap": cap,
+    }
     with rolled_back():
         TariffCodeFactory(code="T1", benefit_code="GP", unit_price=Decimal("250.00"))
         TariffCodeFactory(code="T3", benefit_code="SPECIALIST", unit_price=Decimal("400.00"))
@@ -302,11 +327,14 @@ def test_the_engine_decides_the_same_in_any_order_and_chunk_split_and_its_ledger
             principal = MemberFactory(plan=plan)
             family = [principal, DependantFactory(principal=principal), DependantFactory(principal=principal)]
             for who, days_ago, claim_lines in claims:
-                fields = [{"tariff_code": tariff, "quantity": quantity, "claimed_amount": Decimal(rand)}
-                          for tariff, quantity, rand in claim_lines]  # fmt: skip
+                fields = [
+                    {"tariff_code": tariff, "quantity": quantity, "claimed_amount": Decimal(rand)}
+                    for tariff, quantity, rand in claim_lines
+                ]
                 with checks_off(Claim, ClaimLine):  # zero and negative lines, as rows that bypassed validation
-                    claim = ClaimFactory(member=family[who], service_date=today - timedelta(days=days_ago),
-                                         lines=fields)  # fmt: skip
+                    claim = ClaimFactory(
+                        member=family[who], service_date=today - timedelta(days=days_ago), lines=fields
+                    )
                 ids.append(claim.id)
                 families_of[principal.id].append(claim.id)
 
@@ -340,8 +368,10 @@ def check_ledger(plan) -> None:
         assert limits[code].annual_limit_member is None or used <= limits[code].annual_limit_member
     for (_, code, _), used in per_family.items():
         assert limits[code].annual_limit_family is None or used <= limits[code].annual_limit_family
-    paid = {line_id: benefit for line_id, benefit in ClaimLine.objects.filter(benefit_amount__gt=0)
-            .values_list("id", "benefit_amount")}  # fmt: skip
+    paid = {
+        line_id: benefit
+        for line_id, benefit in ClaimLine.objects.filter(benefit_amount__gt=0).values_list("id", "benefit_amount")
+    }
     assert dict(BenefitLedger.objects.values_list("claim_line_id", "amount")) == paid
     for status, benefit in Claim.objects.values_list("status", "total_benefit"):
         assert status != "pending"

@@ -58,14 +58,25 @@ def refused(make) -> bool:
 )
 def test_the_database_refuses_a_claim_line_that_makes_no_sense(fields):
     claim = ClaimFactory(lines=[])
-    assert refused(lambda: ClaimLine.objects.create(claim=claim, line_number=1, tariff_code="0190",
-                                                    icd10_codes="J06.9", **{"claimed_amount": D("10"), **fields}))  # fmt: skip
+    assert refused(
+        lambda: ClaimLine.objects.create(
+            claim=claim, line_number=1, tariff_code="0190", icd10_codes="J06.9", **{"claimed_amount": D("10"), **fields}
+        )
+    )
 
 
 def test_the_database_accepts_a_line_cut_by_a_limit():
     claim = ClaimFactory(lines=[])
-    line = ClaimLine(claim=claim, line_number=1, tariff_code="0190", icd10_codes="J06.9", claimed_amount=D("400"),
-                     eligible_amount=D("400"), copay_amount=D("40"), benefit_amount=D("100"))  # fmt: skip
+    line = ClaimLine(
+        claim=claim,
+        line_number=1,
+        tariff_code="0190",
+        icd10_codes="J06.9",
+        claimed_amount=D("400"),
+        eligible_amount=D("400"),
+        copay_amount=D("40"),
+        benefit_amount=D("100"),
+    )
     assert not refused(line.save)
 
 
@@ -114,14 +125,27 @@ def test_the_database_accepts_the_edge_cases_that_make_sense(factory, fields):
 
 
 def _claim_form(member, **line) -> dict:
-    fields = {"line_number": "1", "tariff_code": "0190", "icd10_codes": "J06.9", "quantity": "1",
-              "claimed_amount": "100.00", **line}  # fmt: skip
+    fields = {
+        "line_number": "1",
+        "tariff_code": "0190",
+        "icd10_codes": "J06.9",
+        "quantity": "1",
+        "claimed_amount": "100.00",
+        **line,
+    }
     return {
-        "claim_number": "C-NEW", "member": member.pk, "practice_number": "0123456", "service_date": "2026-03-05",
-        "received_at_0": "2026-03-06", "received_at_1": "09:00:00",
-        "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "1000",
+        "claim_number": "C-NEW",
+        "member": member.pk,
+        "practice_number": "0123456",
+        "service_date": "2026-03-05",
+        "received_at_0": "2026-03-06",
+        "received_at_1": "09:00:00",
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "1000",
         **{f"lines-0-{name}": value for name, value in fields.items()},
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize(
@@ -156,36 +180,81 @@ def test_the_admin_refuses_a_nonsense_line_on_a_pending_claim(admin_client):
 @pytest.mark.parametrize(
     ("url", "form", "field", "message"),
     [
-        ("/admin/claims/tariffcode/add/",
-         {"code": "0190", "description": "x", "benefit_code": "GP", "unit_price": "0", "valid_from": "2026-01-01"},
-         "unit_price", "Enter an amount of at least 0.01."),
-        ("/admin/claims/tariffcode/add/",
-         {"code": "0190", "description": "x", "benefit_code": "GP", "unit_price": "400", "valid_from": "2026-01-01",
-          "valid_to": "2025-12-31"},
-         "valid_to", "The end of validity cannot be before its start."),
-        ("/admin/claims/preauthorisation/add/",
-         {"reference": "PA-X", "benefit_code": "HOSPITAL", "authorised_amount": "-5", "valid_from": "2026-01-01",
-          "valid_to": "2026-02-01"},
-         "authorised_amount", "Enter an amount of at least 0.01."),
-        ("/admin/claims/preauthorisation/add/",
-         {"reference": "PA-X", "benefit_code": "HOSPITAL", "authorised_amount": "500", "valid_from": "2026-01-01",
-          "valid_to": "2025-12-01"},
-         "valid_to", "The end of validity cannot be before its start."),
-        ("/admin/members/benefitcategory/add/", {"code": "GP", "copay_percent": "150"}, "copay_percent",
-         "Enter a percentage from 0 to 100."),
-        ("/admin/members/benefitcategory/add/", {"code": "GP", "copay_percent": "0", "annual_limit_member": "-1"},
-         "annual_limit_member", "Enter 0 or more (leave empty for no limit)."),
-        ("/admin/members/waitingperiod/add/",
-         {"kind": "condition", "icd10_prefix": "", "start": "2026-01-01", "end": "2026-03-31"},
-         "icd10_prefix", "A condition waiting period needs an ICD-10 prefix."),
-        ("/admin/members/waitingperiod/add/",
-         {"kind": "category", "benefit_code": "", "start": "2026-01-01", "end": "2026-03-31"},
-         "benefit_code", "A category waiting period needs a benefit code."),
-        ("/admin/members/waitingperiod/add/",
-         {"kind": "general", "start": "2026-03-01", "end": "2026-01-31"},
-         "end", "A waiting period cannot end before it starts."),
+        (
+            "/admin/claims/tariffcode/add/",
+            {"code": "0190", "description": "x", "benefit_code": "GP", "unit_price": "0", "valid_from": "2026-01-01"},
+            "unit_price",
+            "Enter an amount of at least 0.01.",
+        ),
+        (
+            "/admin/claims/tariffcode/add/",
+            {
+                "code": "0190",
+                "description": "x",
+                "benefit_code": "GP",
+                "unit_price": "400",
+                "valid_from": "2026-01-01",
+                "valid_to": "2025-12-31",
+            },
+            "valid_to",
+            "The end of validity cannot be before its start.",
+        ),
+        (
+            "/admin/claims/preauthorisation/add/",
+            {
+                "reference": "PA-X",
+                "benefit_code": "HOSPITAL",
+                "authorised_amount": "-5",
+                "valid_from": "2026-01-01",
+                "valid_to": "2026-02-01",
+            },
+            "authorised_amount",
+            "Enter an amount of at least 0.01.",
+        ),
+        (
+            "/admin/claims/preauthorisation/add/",
+            {
+                "reference": "PA-X",
+                "benefit_code": "HOSPITAL",
+                "authorised_amount": "500",
+                "valid_from": "2026-01-01",
+                "valid_to": "2025-12-01",
+            },
+            "valid_to",
+            "The end of validity cannot be before its start.",
+        ),
+        (
+            "/admin/members/benefitcategory/add/",
+            {"code": "GP", "copay_percent": "150"},
+            "copay_percent",
+            "Enter a percentage from 0 to 100.",
+        ),
+        (
+            "/admin/members/benefitcategory/add/",
+            {"code": "GP", "copay_percent": "0", "annual_limit_member": "-1"},
+            "annual_limit_member",
+            "Enter 0 or more (leave empty for no limit).",
+        ),
+        (
+            "/admin/members/waitingperiod/add/",
+            {"kind": "condition", "icd10_prefix": "", "start": "2026-01-01", "end": "2026-03-31"},
+            "icd10_prefix",
+            "A condition waiting period needs an ICD-10 prefix.",
+        ),
+        (
+            "/admin/members/waitingperiod/add/",
+            {"kind": "category", "benefit_code": "", "start": "2026-01-01", "end": "2026-03-31"},
+            "benefit_code",
+            "A category waiting period needs a benefit code.",
+        ),
+        (
+            "/admin/members/waitingperiod/add/",
+            {"kind": "general", "start": "2026-03-01", "end": "2026-01-31"},
+            "end",
+            "A waiting period cannot end before it starts.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_admin_refuses_reference_data_that_makes_no_sense_with_a_field_error(
     admin_client, url, form, field, message
 ):
@@ -201,12 +270,20 @@ def test_the_admin_refuses_reference_data_that_makes_no_sense_with_a_field_error
 def test_the_admin_refuses_a_nonsense_benefit_in_the_plans_inline(admin_client):
     plan = PlanFactory(benefits=[])
     form = {
-        "scheme": plan.scheme_id, "code": plan.code, "name": plan.name, "year": plan.year,
-        "effective_from": plan.effective_from.isoformat(), "effective_to": plan.effective_to.isoformat(),
-        "benefits-TOTAL_FORMS": "1", "benefits-INITIAL_FORMS": "0", "benefits-MIN_NUM_FORMS": "0",
-        "benefits-MAX_NUM_FORMS": "1000", "benefits-0-code": "GP", "benefits-0-copay_percent": "100.01",
+        "scheme": plan.scheme_id,
+        "code": plan.code,
+        "name": plan.name,
+        "year": plan.year,
+        "effective_from": plan.effective_from.isoformat(),
+        "effective_to": plan.effective_to.isoformat(),
+        "benefits-TOTAL_FORMS": "1",
+        "benefits-INITIAL_FORMS": "0",
+        "benefits-MIN_NUM_FORMS": "0",
+        "benefits-MAX_NUM_FORMS": "1000",
+        "benefits-0-code": "GP",
+        "benefits-0-copay_percent": "100.01",
         "benefits-0-per_event_cap": "-5",
-    }  # fmt: skip
+    }
     response = admin_client.post(f"/admin/members/plan/{plan.pk}/change/", form)
     assert response.status_code == 200
     [formset] = [wrapper.formset for wrapper in response.context["inline_admin_formsets"]]
@@ -220,17 +297,31 @@ def test_the_admin_refuses_a_nonsense_benefit_in_the_plans_inline(admin_client):
 def test_the_admin_refuses_a_nonsense_waiting_period_in_the_members_inline(admin_client):
     member = MemberFactory()
     form = {
-        "membership_number": member.membership_number, "dependant_code": "00", "relationship": "principal",
-        "plan": member.plan_id, "first_name": "A", "last_name": "B", "date_of_birth": "1985-06-15", "gender": "F",
-        "status": "active", "status_since": member.status_since.isoformat(), "join_date": member.join_date.isoformat(),
+        "membership_number": member.membership_number,
+        "dependant_code": "00",
+        "relationship": "principal",
+        "plan": member.plan_id,
+        "first_name": "A",
+        "last_name": "B",
+        "date_of_birth": "1985-06-15",
+        "gender": "F",
+        "status": "active",
+        "status_since": member.status_since.isoformat(),
+        "join_date": member.join_date.isoformat(),
         "cover_start": member.cover_start.isoformat(),
-        "dependants-TOTAL_FORMS": "0", "dependants-INITIAL_FORMS": "0", "dependants-MIN_NUM_FORMS": "0",
+        "dependants-TOTAL_FORMS": "0",
+        "dependants-INITIAL_FORMS": "0",
+        "dependants-MIN_NUM_FORMS": "0",
         "dependants-MAX_NUM_FORMS": "1000",
-        "waiting_periods-TOTAL_FORMS": "1", "waiting_periods-INITIAL_FORMS": "0",
-        "waiting_periods-MIN_NUM_FORMS": "0", "waiting_periods-MAX_NUM_FORMS": "1000",
-        "waiting_periods-0-kind": "condition", "waiting_periods-0-icd10_prefix": "",
-        "waiting_periods-0-start": "2026-01-01", "waiting_periods-0-end": "2026-03-31",
-    }  # fmt: skip
+        "waiting_periods-TOTAL_FORMS": "1",
+        "waiting_periods-INITIAL_FORMS": "0",
+        "waiting_periods-MIN_NUM_FORMS": "0",
+        "waiting_periods-MAX_NUM_FORMS": "1000",
+        "waiting_periods-0-kind": "condition",
+        "waiting_periods-0-icd10_prefix": "",
+        "waiting_periods-0-start": "2026-01-01",
+        "waiting_periods-0-end": "2026-03-31",
+    }
     response = admin_client.post(f"/admin/members/member/{member.pk}/change/", form)
     assert response.status_code == 200
     formsets = {wrapper.formset.prefix: wrapper.formset for wrapper in response.context["inline_admin_formsets"]}
@@ -245,18 +336,25 @@ def test_the_admin_refuses_a_nonsense_waiting_period_in_the_members_inline(admin
 
 @pytest.mark.parametrize(
     ("line", "field"),
-    [({"quantity": 0}, "quantity"), ({"claimed_amount": "-100.00"}, "claimed_amount"),
-     ({"claimed_amount": "NaN"}, "claimed_amount"), ({"claimed_amount": "Infinity"}, "claimed_amount")],
-)  # fmt: skip
+    [
+        ({"quantity": 0}, "quantity"),
+        ({"claimed_amount": "-100.00"}, "claimed_amount"),
+        ({"claimed_amount": "NaN"}, "claimed_amount"),
+        ({"claimed_amount": "Infinity"}, "claimed_amount"),
+    ],
+)
 def test_the_api_refuses_a_nonsense_line_with_a_field_error(admin_user, line, field):
     member = MemberFactory()
     client = APIClient()
     client.force_authenticate(admin_user)
     body = {
-        "claim_number": "C-API", "membership_number": member.membership_number, "dependant_code": "00",
-        "practice_number": "0123456", "service_date": "2026-03-02",
+        "claim_number": "C-API",
+        "membership_number": member.membership_number,
+        "dependant_code": "00",
+        "practice_number": "0123456",
+        "service_date": "2026-03-02",
         "lines": [{"tariff_code": "0190", "icd10_codes": ["J06.9"], "quantity": 1, "claimed_amount": "100.00", **line}],
-    }  # fmt: skip
+    }
     response = client.post("/api/claims/", body, format="json")
     assert response.status_code == 400
     assert list(response.json()["errors"]["lines"]["0"]) == [field]
@@ -267,10 +365,13 @@ def test_the_api_refuses_a_nonsense_line_with_a_field_error(admin_user, line, fi
 def test_the_submission_service_refuses_a_nonsense_line_without_reaching_the_database(quantity, amount):
     member = MemberFactory()
     data = {
-        "claim_number": "C-SVC", "membership_number": member.membership_number, "dependant_code": "00",
-        "practice_number": "0123456", "service_date": dt.date(2026, 3, 2),
+        "claim_number": "C-SVC",
+        "membership_number": member.membership_number,
+        "dependant_code": "00",
+        "practice_number": "0123456",
+        "service_date": dt.date(2026, 3, 2),
         "lines": [{"tariff_code": "0190", "icd10_codes": ["J06.9"], "quantity": quantity, "claimed_amount": amount}],
-    }  # fmt: skip
+    }
     with pytest.raises(ClaimSubmissionError) as error:
         claim_submit(data=data)
     assert list(error.value.errors) == ["lines"]
@@ -283,17 +384,30 @@ def test_the_submission_service_refuses_a_nonsense_line_without_reaching_the_dat
 @pytest.mark.parametrize(
     ("migration", "make", "expected"),
     [
-        ("claims.migrations.0003_valid_amounts",
-         lambda: ClaimFactory(lines=[{"quantity": 0, "claimed_amount": D("100.00")}, {"claimed_amount": D("-100.00")},
-                                     {"claimed_amount": D("0")}]),
-         ["table claims_claimline: 1 row(s) break claimline_quantity_positive",
-          "table claims_claimline: 2 row(s) break claimline_claimed_positive"]),
-        ("members.migrations.0002_valid_benefits",
-         lambda: (BenefitCategoryFactory(copay_percent=D("150")), WaitingPeriodFactory(kind="condition")),
-         ["table members_benefitcategory: 1 row(s) break benefit_copay_percent_0_100",
-          "table members_waitingperiod: 1 row(s) break waiting_condition_has_icd10"]),
+        (
+            "claims.migrations.0003_valid_amounts",
+            lambda: ClaimFactory(
+                lines=[
+                    {"quantity": 0, "claimed_amount": D("100.00")},
+                    {"claimed_amount": D("-100.00")},
+                    {"claimed_amount": D("0")},
+                ]
+            ),
+            [
+                "table claims_claimline: 1 row(s) break claimline_quantity_positive",
+                "table claims_claimline: 2 row(s) break claimline_claimed_positive",
+            ],
+        ),
+        (
+            "members.migrations.0002_valid_benefits",
+            lambda: (BenefitCategoryFactory(copay_percent=D("150")), WaitingPeriodFactory(kind="condition")),
+            [
+                "table members_benefitcategory: 1 row(s) break benefit_copay_percent_0_100",
+                "table members_waitingperiod: 1 row(s) break waiting_condition_has_icd10",
+            ],
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_migration_names_the_table_and_the_count_of_rows_that_break_its_constraints(migration, make, expected):
     module = importlib.import_module(migration)
     editor = type("Editor", (), {"connection": connection})()

@@ -76,8 +76,10 @@ def _watch(deadline: float, bound: float) -> None:
         time.sleep(min(left, 1.0))
     logger.error(
         "Worker shutdown still not finished after %.0f s (LONGEST_TASK_TIME_LIMIT + %.0f s): exiting now; "
-        "unacked messages are delivered again", bound, SHUTDOWN_MARGIN,
-    )  # fmt: skip
+        "unacked messages are delivered again",
+        bound,
+        SHUTDOWN_MARGIN,
+    )
     _kill_pool_children()
     os._exit(SHUTDOWN_EXIT_CODE)
 

@@ -289,8 +289,13 @@ class Channel(virtual.Channel):
                 logger.error(
                     "django:// message %s of queue %s (task %s, id %s) was delivered %d times, more than "
                     "CELERY_BROKER_MAX_DELIVERIES (%d): moved to the dead-letter table (admin: Dead letters)",
-                    row_id, queue, task, task_id, deliveries - 1, limit,
-                )  # fmt: skip
+                    row_id,
+                    queue,
+                    task,
+                    task_id,
+                    deliveries - 1,
+                    limit,
+                )
         return deliver
 
     def _accept(self, row, queue, no_ack):

@@ -49,8 +49,9 @@ class MedaidCollector(Collector):
             **_domain_sections,
             "health": health_metrics,
         }
-        up = GaugeMetricFamily(f"{PREFIX}_metrics_section_up", "1 when the section could be read at this scrape",
-                               labels=["section"])  # fmt: skip
+        up = GaugeMetricFamily(
+            f"{PREFIX}_metrics_section_up", "1 when the section could be read at this scrape", labels=["section"]
+        )
         for section, read in sections.items():
             try:
                 metrics = read()
@@ -73,11 +74,14 @@ def task_metrics() -> list[Metric]:
     for name, state, le, count, seconds in rows:
         per_bucket[name, state][le] = per_bucket[name, state].get(le, 0) + count
         sums[name, state] += seconds
-    total = CounterMetricFamily(f"{PREFIX}_celery_tasks", "Tasks run by the workers, by task name and end state",
-                                labels=["task", "state"])  # fmt: skip
-    runtime = HistogramMetricFamily(f"{PREFIX}_celery_task_runtime_seconds",
-                                    "Task runtime in the worker (prerun to postrun), by task name and end state",
-                                    labels=["task", "state"])  # fmt: skip
+    total = CounterMetricFamily(
+        f"{PREFIX}_celery_tasks", "Tasks run by the workers, by task name and end state", labels=["task", "state"]
+    )
+    runtime = HistogramMetricFamily(
+        f"{PREFIX}_celery_task_runtime_seconds",
+        "Task runtime in the worker (prerun to postrun), by task name and end state",
+        labels=["task", "state"],
+    )
     bounds = [format_bound(bound) for bound in BUCKETS] + [INF]
     for key in sorted(per_bucket):
         counts, cumulative, buckets = per_bucket[key], 0, []
@@ -94,17 +98,20 @@ def queue_metrics() -> list[Metric]:
     from core import queues
 
     names = list(settings.TASK_QUEUE_NAMES)
-    depth = GaugeMetricFamily(f"{PREFIX}_queue_messages", "Messages ready (not yet delivered) in the queue",
-                              labels=["queue"])  # fmt: skip
+    depth = GaugeMetricFamily(
+        f"{PREFIX}_queue_messages", "Messages ready (not yet delivered) in the queue", labels=["queue"]
+    )
     metrics: list[Metric] = [depth]
     queue_stats = getattr(queues, "queue_stats", None)  # with the oldest message's age (issue 11's health part)
     if queue_stats is None:
         for name, ready in queues.queue_depths(names).items():
             depth.add_metric([name], ready)
         return metrics
-    age = GaugeMetricFamily(f"{PREFIX}_queue_oldest_message_age_seconds",
-                            "Age of the oldest ready message in the queue (0 when empty)",
-                            labels=["queue"])  # fmt: skip
+    age = GaugeMetricFamily(
+        f"{PREFIX}_queue_oldest_message_age_seconds",
+        "Age of the oldest ready message in the queue (0 when empty)",
+        labels=["queue"],
+    )
     for name, stats in queue_stats(names).items():
         depth.add_metric([name], stats["depth"])
         oldest = stats.get("oldest_age_seconds")
@@ -122,10 +129,10 @@ def count_by_status(model) -> dict[str, int]:
 def health_metrics() -> list[Metric]:
     """Each health component's status and latency: the last stored health run, else a fresh check, cached."""
     verdict = latest_health()
-    up = GaugeMetricFamily(f"{PREFIX}_health_component_up", "1 when the health component is up",
-                           labels=["component"])  # fmt: skip
-    latency = GaugeMetricFamily(f"{PREFIX}_health_component_latency_seconds", "How long the component's check took",
-                                labels=["component"])  # fmt: skip
+    up = GaugeMetricFamily(f"{PREFIX}_health_component_up", "1 when the health component is up", labels=["component"])
+    latency = GaugeMetricFamily(
+        f"{PREFIX}_health_component_latency_seconds", "How long the component's check took", labels=["component"]
+    )
     for name, component in sorted(verdict["components"].items()):
         up.add_metric([name], 1 if component["ok"] else 0)
         if component.get("latency_ms") is not None:

@@ -28,8 +28,9 @@ def metrics(request):
     """401 for anyone without the token or a login, 403 for a logged-in user who is not staff."""
     if not _bearer_token_ok(request):
         if not request.user.is_authenticated:
-            response = HttpResponse("Authentication required: a bearer token or a staff login.\n", status=401,
-                                    content_type="text/plain")  # fmt: skip
+            response = HttpResponse(
+                "Authentication required: a bearer token or a staff login.\n", status=401, content_type="text/plain"
+            )
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response
         if not (request.user.is_active and request.user.is_staff):

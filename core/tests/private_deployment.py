@@ -95,8 +95,9 @@ class Deployment:
         """Run a command to its end; its stdout, or an AssertionError with all it said."""
         result = subprocess.run(args, cwd=ROOT, env=self.env(**env), capture_output=True, text=True, timeout=timeout)
         if result.returncode:
-            raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout[-3000:]}\n"
-                                 f"{result.stderr[-5000:]}")  # fmt: skip
+            raise AssertionError(
+                f"{' '.join(args)} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+            )
         return result.stdout
 
     def manage(self, *args: str, timeout: float = 600, **env: str) -> str:
@@ -112,15 +113,34 @@ class Deployment:
     def start(self, name: str = "worker", *, concurrency: int = 2, queues: str = QUEUES, wait: bool = True) -> Role:
         """A real `celery worker` (the test app: ours plus test hooks), supervised under `name`."""
         args = [
-            sys.executable, "-m", "celery", "-A", "core.tests.worker_app", "worker", "--loglevel=info",
-            f"--concurrency={concurrency}", "-Q", queues, "--without-heartbeat", "--without-gossip",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "core.tests.worker_app",
+            "worker",
+            "--loglevel=info",
+            f"--concurrency={concurrency}",
+            "-Q",
+            queues,
+            "--without-heartbeat",
+            "--without-gossip",
             "--without-mingle",
-        ]  # fmt: skip
+        ]
         return self._start(Role(name, args, " ready."), wait=wait)
 
     def start_beat(self, name: str = "beat", *, wait: bool = True) -> Role:
-        args = [sys.executable, "-m", "celery", "-A", "core.tests.worker_app", "beat", "--loglevel=info",
-                f"--scheduler={BEAT_SCHEDULER}", "--pidfile="]  # fmt: skip
+        args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "core.tests.worker_app",
+            "beat",
+            "--loglevel=info",
+            f"--scheduler={BEAT_SCHEDULER}",
+            "--pidfile=",
+        ]
         return self._start(Role(name, args, "beat: Starting..."), wait=wait)
 
     def _start(self, role: Role, *, wait: bool) -> Role:

@@ -125,11 +125,31 @@ class PrivateRedis:
             raise RuntimeError(f"port {self.port} was taken by someone else while our Redis was down")
         self.pidfile.unlink(missing_ok=True)
         subprocess.run(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "yes", "--pidfile", str(self.pidfile), "--dir", str(self.workdir),
-             "--logfile", str(self.logfile), "--protected-mode", "yes"],
-            check=True, timeout=30, capture_output=True,
-        )  # fmt: skip
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(self.pidfile),
+                "--dir",
+                str(self.workdir),
+                "--logfile",
+                str(self.logfile),
+                "--protected-mode",
+                "yes",
+            ],
+            check=True,
+            timeout=30,
+            capture_output=True,
+        )
         wait_for(self.pidfile.exists, 10, f"redis on {self.port} wrote its pid file")
         self.pid = int(self.pidfile.read_text().strip())
         wait_for(self.ping, 10, f"redis on {self.port} answers")
@@ -199,8 +219,14 @@ class PrivatePostgres:
 
     @classmethod
     def create(cls, preferred_port: int = 5440) -> PrivatePostgres:
-        bindir = next((Path(d) for d in PG_BIN_CANDIDATES if os.access(Path(d) / "initdb", os.X_OK)
-                       and os.access(Path(d) / "pg_ctl", os.X_OK)), None)  # fmt: skip
+        bindir = next(
+            (
+                Path(d)
+                for d in PG_BIN_CANDIDATES
+                if os.access(Path(d) / "initdb", os.X_OK) and os.access(Path(d) / "pg_ctl", os.X_OK)
+            ),
+            None,
+        )
         if bindir is None:
             raise FileNotFoundError("initdb/pg_ctl (looked in " + ", ".join(PG_BIN_CANDIDATES) + ")")
         if os.geteuid() == 0:
@@ -212,8 +238,17 @@ class PrivatePostgres:
             if pg.os_user:
                 for path in (workdir, pg.socketdir):
                     shutil.chown(path, pg.os_user, pg.os_user)
-            pg._run("initdb", "-D", str(pg.datadir), "--auth=trust", f"--username={PG_SUPERUSER}",
-                    "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync", timeout=120)  # fmt: skip
+            pg._run(
+                "initdb",
+                "-D",
+                str(pg.datadir),
+                "--auth=trust",
+                f"--username={PG_SUPERUSER}",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+                timeout=120,
+            )
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
             raise
@@ -225,8 +260,10 @@ class PrivatePostgres:
             command = ["runuser", "-u", self.os_user, "--", *command]
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=self.workdir)
         if check and result.returncode:
-            raise RuntimeError(f"{tool} {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-                               f"\n{self.log_tail()}")  # fmt: skip
+            raise RuntimeError(
+                f"{tool} {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+                f"\n{self.log_tail()}"
+            )
         return result
 
     def log_tail(self, chars: int = 3000) -> str:
@@ -244,10 +281,24 @@ class PrivatePostgres:
             return
         if not port_free(self.port):
             raise RuntimeError(f"port {self.port} was taken by someone else while our PostgreSQL was down")
-        options = (f"-p {self.port} -k {self.socketdir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c full_page_writes=off -c max_connections=100 -c shared_buffers=128MB")  # fmt: skip
-        self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-l", str(self.logfile), "-w", "-t", "60",
-                  "start", timeout=90)  # fmt: skip
+        options = (
+            f"-p {self.port} -k {self.socketdir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c full_page_writes=off -c max_connections=100 -c shared_buffers=128MB"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.datadir),
+            "-o",
+            options,
+            "-l",
+            str(self.logfile),
+            "-w",
+            "-t",
+            "60",
+            "start",
+            timeout=90,
+        )
         wait_for(self._answers, 30, f"postgres on {self.port} accepts connections")
         logger.info("private postgres started on %s (%s)", self.port, self.datadir)
 
@@ -268,15 +319,22 @@ class PrivatePostgres:
     def connect(self, dbname: str = "postgres", **kwargs):
         import psycopg
 
-        return psycopg.connect(host="127.0.0.1", port=self.port, user=PG_SUPERUSER, dbname=dbname,
-                               autocommit=True, connect_timeout=5, **kwargs)  # fmt: skip
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user=PG_SUPERUSER,
+            dbname=dbname,
+            autocommit=True,
+            connect_timeout=5,
+            **kwargs,
+        )
 
     def _answers(self) -> bool:
         try:
             with self.connect() as conn:
                 conn.execute("SELECT 1")
             return True
-        except Exception:  # noqa: BLE001 - not up yet
+        except Exception:  # not up yet
             return False
 
     def execute(self, sql: str, params=None, dbname: str = "postgres") -> list[tuple]:

@@ -34,8 +34,9 @@ def test_an_admin_reads_a_daily_report_with_its_outcome_chart(admin_browser):
 
 
 def test_an_admin_sends_a_failed_email_again_from_the_list(admin_browser):
-    failed = notification_create(recipient="member@example.com", subject="Claim CLM-1 approved", body="B",
-                                 enqueue=False)  # fmt: skip
+    failed = notification_create(
+        recipient="member@example.com", subject="Claim CLM-1 approved", body="B", enqueue=False
+    )
     Notification.objects.filter(id=failed.id).update(status="failed", attempts=6, last_error="SMTP 421")
 
     admin_browser.get(f"{admin_browser.live_url}/admin/notifications/notification/?status__exact=failed")

@@ -44,24 +44,40 @@ def data():
     """A little of everything, with the nulls the schema must declare (a pending claim, a job not started)."""
     scheme = Scheme.objects.create(code="CTR", name="Contract")
     plan = Plan.objects.create(
-        scheme=scheme, code="BASIC", name="Basic", year=2026,
-        effective_from=dt.date(2026, 1, 1), effective_to=dt.date(2026, 12, 31),
-    )  # fmt: skip
+        scheme=scheme,
+        code="BASIC",
+        name="Basic",
+        year=2026,
+        effective_from=dt.date(2026, 1, 1),
+        effective_to=dt.date(2026, 12, 31),
+    )
     member = Member.objects.create(
-        membership_number="30001", first_name="Test", last_name="Contract", plan=plan,
-        date_of_birth=dt.date(1980, 1, 1), status_since=dt.date(2020, 1, 1), join_date=dt.date(2020, 1, 1),
+        membership_number="30001",
+        first_name="Test",
+        last_name="Contract",
+        plan=plan,
+        date_of_birth=dt.date(1980, 1, 1),
+        status_since=dt.date(2020, 1, 1),
+        join_date=dt.date(2020, 1, 1),
         cover_start=dt.date(2020, 1, 1),
-    )  # fmt: skip
-    TariffCode.objects.create(code="0190", description="GP consultation", benefit_code="GP", unit_price=400,
-                              valid_from=dt.date(2020, 1, 1))  # fmt: skip
+    )
+    TariffCode.objects.create(
+        code="0190", description="GP consultation", benefit_code="GP", unit_price=400, valid_from=dt.date(2020, 1, 1)
+    )
     for number, decided in (("K-1", None), ("K-2", timezone.now())):
         claim = Claim.objects.create(
-            claim_number=number, member=member, practice_number="0123456", service_date=dt.date(2026, 3, 1),
-            received_at=timezone.now(), total_claimed=100, decided_at=decided,
+            claim_number=number,
+            member=member,
+            practice_number="0123456",
+            service_date=dt.date(2026, 3, 1),
+            received_at=timezone.now(),
+            total_claimed=100,
+            decided_at=decided,
             status=Claim.Status.APPROVED if decided else Claim.Status.PENDING,
-        )  # fmt: skip
-        ClaimLine.objects.create(claim=claim, line_number=1, tariff_code="0190", icd10_codes="J06.9",
-                                 claimed_amount=100)  # fmt: skip
+        )
+        ClaimLine.objects.create(
+            claim=claim, line_number=1, tariff_code="0190", icd10_codes="J06.9", claimed_amount=100
+        )
     BulkClaimJob.objects.create(requested=1, total=1)  # started_at and finished_at null
     DailyReport.objects.create(day=dt.date(2026, 11, 30), generated_at=timezone.now())
 
@@ -75,8 +91,16 @@ def token(data):
     )
     user = User.objects.create_user("contract", password="contract-pass-1")
     user.groups.set([Group.objects.get(name="claims administrator")])
-    assert user.has_perms(["claims.add_claim", "claims.add_bulkclaimjob", "members.view_member",
-                           "members.view_plan", "claims.view_tariffcode", "reports.view_dailyreport"])  # fmt: skip
+    assert user.has_perms(
+        [
+            "claims.add_claim",
+            "claims.add_bulkclaimjob",
+            "members.view_member",
+            "members.view_plan",
+            "claims.view_tariffcode",
+            "reports.view_dailyreport",
+        ]
+    )
     return Token.objects.create(user=user).key
 
 
@@ -106,22 +130,38 @@ def purge_bulk_messages():
 
 
 def test_schemathesis_finds_no_failure_in_the_live_schema(token, live_server, purge_bulk_messages):
-    config = schemathesis.Config.from_dict({
-        "seed": 20261201,
-        "cache": {"enabled": False},  # no .schemathesis/ in the tree, and no run steered by an earlier one
-        # Connection: close: on a kept-alive connection Django's test server answered ~40 ms late (Nagle
-        # against delayed ACKs), 50 ms a request against 11 ms on a fresh connection.
-        "headers": {"Authorization": f"Token {token}", "Connection": "close"},
-        "workers": 1,
-        "generation": {"max-examples": 6, "deterministic": True, "database": "none"},
-        "checks": {"positive_data_acceptance": {"expected-statuses": [
-            # 422: well formed, refused by the current data (a taken claim number, no such member): the
-            # schema cannot promise which members exist (core/api_errors.py).
-            "2xx", "401", "403", "404", "409", "422", "429",
-        ]}},
-        "operations": [{"include-operation-id": "token_create",
-                        "checks": {"positive_data_acceptance": TOKEN_ENDPOINT_REFUSES_WRONG_PASSWORDS}}],
-    })  # fmt: skip
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": 20261201,
+            "cache": {"enabled": False},  # no .schemathesis/ in the tree, and no run steered by an earlier one
+            # Connection: close: on a kept-alive connection Django's test server answered ~40 ms late (Nagle
+            # against delayed ACKs), 50 ms a request against 11 ms on a fresh connection.
+            "headers": {"Authorization": f"Token {token}", "Connection": "close"},
+            "workers": 1,
+            "generation": {"max-examples": 6, "deterministic": True, "database": "none"},
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": [
+                        # 422: well formed, refused by the current data (a taken claim number, no such member): the
+                        # schema cannot promise which members exist (core/api_errors.py).
+                        "2xx",
+                        "401",
+                        "403",
+                        "404",
+                        "409",
+                        "422",
+                        "429",
+                    ]
+                }
+            },
+            "operations": [
+                {
+                    "include-operation-id": "token_create",
+                    "checks": {"positive_data_acceptance": TOKEN_ENDPOINT_REFUSES_WRONG_PASSWORDS},
+                }
+            ],
+        }
+    )
     schema = schemathesis.openapi.from_url(
         f"{live_server.url}/api/schema/?format=json", config=config, headers={"Authorization": f"Token {token}"}
     )
@@ -136,16 +176,26 @@ def test_schemathesis_finds_no_failure_in_the_live_schema(token, live_server, pu
                 operations.add(event.recorder.label)
             for checks in event.recorder.checks.values():
                 checks_run.update(c.name for c in checks)
-                failures += [f"{event.recorder.label}: {c.name}: {c.failure_info.failure.title} "
-                             f"{c.failure_info.failure.message}\n{c.failure_info.code_sample}"
-                             for c in checks if c.failure_info]  # fmt: skip
+                failures += [
+                    f"{event.recorder.label}: {c.name}: {c.failure_info.failure.title} "
+                    f"{c.failure_info.failure.message}\n{c.failure_info.code_sample}"
+                    for c in checks
+                    if c.failure_info
+                ]
         elif isinstance(event, events.NonFatalError):
             errors.append(f"{event.label}: {event.value!r}")
         elif isinstance(event, events.FatalError):
             errors.append(repr(event.exception))
     assert not (errors or failures), "\n".join([*errors, *sorted(set(failures))])
     assert len(operations) == 12, operations  # every operation of /api/ was run
-    assert {"not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",
-            "response_schema_conformance", "positive_data_acceptance", "negative_data_rejection",
-            "unsupported_method"} <= checks_run, checks_run  # fmt: skip
+    assert {
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+        "positive_data_acceptance",
+        "negative_data_rejection",
+        "unsupported_method",
+    } <= checks_run, checks_run
     print("schemathesis checks:", ", ".join(sorted(checks_run)))

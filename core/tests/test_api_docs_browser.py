@@ -48,7 +48,9 @@ def test_swagger_ui_renders_the_operations_from_local_files_only(admin_browser):
         lambda b: b.find_element(By.CSS_SELECTOR, ".opblock-get .opblock-summary-path[data-path='/api/claims/']")
     )
     assert operation.is_displayed()
-    assert admin_browser.find_element(By.CSS_SELECTOR, ".opblock-post .opblock-summary-path[data-path='/api/bulk-jobs/']")
+    assert admin_browser.find_element(
+        By.CSS_SELECTOR, ".opblock-post .opblock-summary-path[data-path='/api/bulk-jobs/']"
+    )
     assert admin_browser.find_element(By.CSS_SELECTOR, ".info .title").text.startswith("Medical aid back office API")
     assert page.other_hosts_requested() == set() and page.blocked_by_the_policy() == set()
 

@@ -127,9 +127,14 @@ def probe_every_second(transactional_db, record_file):
     PeriodicTask.objects.all().delete()
     every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
     PeriodicTask.objects.create(
-        name="probe-beat-lock", task="probe.record", interval=every_second,
-        args=json.dumps([str(record_file), "tick"]), queue="default", exchange="default", routing_key="default",
-    )  # fmt: skip
+        name="probe-beat-lock",
+        task="probe.record",
+        interval=every_second,
+        args=json.dumps([str(record_file), "tick"]),
+        queue="default",
+        exchange="default",
+        routing_key="default",
+    )
     return record_file
 
 
@@ -140,9 +145,15 @@ def start_beat(tmp_path, transactional_db):
 
     def start(name: str, *, lease: float) -> WorkerProcess:
         args = [
-            sys.executable, "-m", "celery", "-A", "core.tests.worker_app", "beat", "--loglevel=info",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "core.tests.worker_app",
+            "beat",
+            "--loglevel=info",
             "--scheduler=django_celery_beat.schedulers:DatabaseScheduler",
-        ]  # fmt: skip
+        ]
         env = subprocess_env(BEAT_LOCK_SECONDS=str(lease))
         beat = WorkerProcess(name, tmp_path / f"beat-{name}.log", args, env)
         started.append(beat)

@@ -71,8 +71,16 @@ def test_acks_ride_in_the_next_reservation_and_are_fenced_there_too():
         # The first is taken over by a new holder; then a batch acks both with the old token, in the
         # same statement as a reservation: only what still carries the old token may go.
         db.lease("q", limit=1, now=now, until=now + 60, after=None, take=False, token=newer)
-        db.lease("other", limit=1, now=now, until=now + 60, after=None, take=False, token=sql.new_token(),
-                 acks=[(first, token), (second, token)])  # fmt: skip
+        db.lease(
+            "other",
+            limit=1,
+            now=now,
+            until=now + 60,
+            after=None,
+            take=False,
+            token=sql.new_token(),
+            acks=[(first, token), (second, token)],
+        )
         assert list(Message.objects.values_list("id", "lease_token")) == [(first, newer)]
 
 
@@ -194,6 +202,7 @@ def test_the_admin_lists_dead_letters_and_requeues_or_deletes_them(admin_client)
     admin_client.post("/admin/broker/deadletter/", {"action": "requeue", "_selected_action": [first]})
     assert list(DeadLetter.objects.values_list("id", flat=True)) == [second]
     assert Message.objects.count() == 1
-    admin_client.post("/admin/broker/deadletter/", {"action": "delete_selected", "_selected_action": [second],
-                                                     "post": "yes"})  # fmt: skip
+    admin_client.post(
+        "/admin/broker/deadletter/", {"action": "delete_selected", "_selected_action": [second], "post": "yes"}
+    )
     assert not DeadLetter.objects.exists()

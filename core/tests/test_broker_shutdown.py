@@ -73,8 +73,11 @@ def test_twenty_warm_shutdowns_under_load_none_hangs(start_worker, record_file):
 def test_a_shutdown_that_hangs_is_cut_at_the_bound_and_nothing_is_lost(start_worker, record_file):
     worker = start_worker("hangs", concurrency=2, env={**ENV, "TEST_HANG_AT_POOL_FINISH": "1"})
     record.delay(str(record_file), "ran", sleep=0.5)
-    wait_until(lambda: ("start", "ran") in [tuple(line.split()[:2]) for line in record_file.read_text().splitlines()],
-               30, "the task started")  # fmt: skip
+    wait_until(
+        lambda: ("start", "ran") in [tuple(line.split()[:2]) for line in record_file.read_text().splitlines()],
+        30,
+        "the task started",
+    )
     for n in range(20):
         record.apply_async((str(record_file), f"later-{n}"), countdown=30)  # held (ETA) when the cut comes
     wait_until(lambda: worker.log.count("] received") >= 21, 30, "the worker holds the ETA tasks")

@@ -21,8 +21,9 @@ def publish(conn, queue_name, bodies, priority=0):
     queue = Queue(queue_name, Exchange(queue_name), routing_key=queue_name)
     producer = Producer(conn.default_channel)
     for body in bodies:
-        producer.publish(body, exchange=queue.exchange, routing_key=queue_name, declare=[queue],
-                         priority=priority, serializer="json")  # fmt: skip
+        producer.publish(
+            body, exchange=queue.exchange, routing_key=queue_name, declare=[queue], priority=priority, serializer="json"
+        )
     return queue
 
 

@@ -99,15 +99,17 @@ def test_inspect_ping_and_control_shutdown_from_the_command_line(start_worker):
     worker = start_worker("pinged")
     env = subprocess_env()
     celery = [sys.executable, "-m", "celery", "-A", "backend.celery"]
-    ping = subprocess.run([*celery, "inspect", "ping", "--timeout", "5"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    ping = subprocess.run(
+        [*celery, "inspect", "ping", "--timeout", "5"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert ping.returncode == 0, ping.stdout + ping.stderr
     assert "pong" in ping.stdout
     assert worker.name in ping.stdout
 
     # Celery's shutdown command gets no reply (the worker just goes), so the CLI itself exits 69.
-    subprocess.run([*celery, "control", "shutdown", "--timeout", "2"], cwd=ROOT, env=env,
-                   capture_output=True, timeout=60)  # fmt: skip
+    subprocess.run(
+        [*celery, "control", "shutdown", "--timeout", "2"], cwd=ROOT, env=env, capture_output=True, timeout=60
+    )
     assert worker.proc.wait(timeout=30) == 0
 
 
@@ -179,6 +181,7 @@ def test_an_explicit_amqp_broker_url_works_end_to_end(start_worker):
         "import django; django.setup(); from core.tasks import health_check;"
         "r = health_check.delay().get(timeout=60); print(r['healthy'], r['checks']['broker']['url'])"
     )
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=subprocess_env(**env),
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=subprocess_env(**env), capture_output=True, text=True, timeout=120
+    )
     assert out.stdout.split() == ["True", "amqp://guest:**@127.0.0.1:5672//"], out.stdout + out.stderr

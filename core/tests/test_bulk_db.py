@@ -94,8 +94,14 @@ def test_a_field_added_to_the_model_is_written_by_insert_and_update(isolated):
     assert set(rows) == set(ids)
     for row in rows.values():
         assert (row["price"], row["day"], row["at"], row["data"], row["flag"], row["note"], row["count"]) == (
-            Decimal("1.2500"), dt.date(2026, 1, 31), None, [], True, None, 7,
-        )  # fmt: skip
+            Decimal("1.2500"),
+            dt.date(2026, 1, 31),
+            None,
+            [],
+            True,
+            None,
+            7,
+        )
         assert started <= row["created_at"] <= dt.datetime.now(dt.UTC)
     assert len({row["token"] for row in rows.values()}) == 2 and all(row["token"].version == 4 for row in rows.values())
     # Updating an added field needs nothing but its name.

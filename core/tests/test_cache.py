@@ -96,7 +96,10 @@ def test_a_second_warm_up_replaces_the_first_generation_as_a_whole(scheme):
     cache_warmup()
     second = reference.generations()
     assert all(second[kind] > first[kind] for kind in reference.KINDS)
-    assert cache.get(reference.data_key("providers", second["providers"], "registry")) == reference_data.provider_registry()
+    assert (
+        cache.get(reference.data_key("providers", second["providers"], "registry"))
+        == reference_data.provider_registry()
+    )
 
 
 def test_after_warm_up_adjudicating_a_chunk_reads_no_reference_data_from_the_database(scheme):
@@ -127,8 +130,15 @@ def test_after_warm_up_the_plan_and_tariff_api_reads_make_no_reference_query(sch
         assert reads.captured_queries == []  # the cache is not the database at all
     assert sorted(plan["id"] for plan in plans.json()) == sorted(p.id for p in scheme["plans"][:2])
     gp = next(b for b in plans.json()[0]["benefits"] if b["code"] == "GP")
-    assert gp == {"code": "GP", "description": "General practitioner", "annual_limit_member": None,
-                  "annual_limit_family": None, "copay_percent": "0.00", "per_event_cap": None, "requires_preauth": False}  # fmt: skip
+    assert gp == {
+        "code": "GP",
+        "description": "General practitioner",
+        "annual_limit_member": None,
+        "annual_limit_family": None,
+        "copay_percent": "0.00",
+        "per_event_cap": None,
+        "requires_preauth": False,
+    }
     assert [(t["code"], t["unit_price"]) for t in tariffs.json()] == [("0190", "400.00"), ("0191", "250.00")]
 
 
@@ -182,7 +192,7 @@ def test_cleanup_deletes_exactly_the_expired_rows_in_batches(db, settings):
     assert result["backend"] == "database" and result["deleted"] == 7
     assert len([q for q in ran.captured_queries if q["sql"].startswith("DELETE")]) == 3  # 3 + 3 + 1
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT cache_key FROM {table}")  # noqa: S608 - our own table name
+        cursor.execute(f"SELECT cache_key FROM {table}")  # our own table name
         left = sorted(key.rsplit(":", 1)[-1] for (key,) in cursor.fetchall())
     assert left == ["live-0", "live-1", "live-2"]
     assert cache_cleanup()["deleted"] == 0
@@ -223,8 +233,13 @@ def test_with_the_cache_unreachable_adjudication_and_the_api_read_the_database(s
     decided_with_cache = pending_claims(scheme)
     adjudicate_claims(decided_with_cache)
     # A Redis nobody answers on (port 1 on this machine): every cache call fails at once.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": "redis://127.0.0.1:1/0", "OPTIONS": {"socket_connect_timeout": 0.2}}}  # fmt: skip
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
     reference._last_warning = 0.0
     decided_without = pending_claims(scheme)
     outcome = adjudicate_claims(decided_without)

@@ -14,10 +14,16 @@ HEALTH = "import json, django; django.setup(); from core.health import check_cac
 
 
 def run(args: list[str], **env) -> subprocess.CompletedProcess:
-    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "backend.settings", "DJANGO_DEBUG": "1",
-            "CELERY_BROKER_URL": "", "CELERY_RESULT_BACKEND": ""}  # fmt: skip
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True,
-                          timeout=180)  # fmt: skip
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "backend.settings",
+        "DJANGO_DEBUG": "1",
+        "CELERY_BROKER_URL": "",
+        "CELERY_RESULT_BACKEND": "",
+    }
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=180
+    )
 
 
 @pytest.mark.django_db
@@ -31,8 +37,12 @@ def test_the_migrated_test_database_has_the_cache_table_and_a_database_cache_wor
 @pytest.mark.skipif(not port_open(6379), reason="Redis is not running")
 def test_migrate_run_while_redis_answers_still_creates_the_table_the_fallback_needs(tmp_path):
     database = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    migrated = run(["manage.py", "migrate", "--noinput"], DATABASE_URL=database, DATA_DIR=str(tmp_path),
-                   REDIS_URL="redis://127.0.0.1:6379/14")  # fmt: skip
+    migrated = run(
+        ["manage.py", "migrate", "--noinput"],
+        DATABASE_URL=database,
+        DATA_DIR=str(tmp_path),
+        REDIS_URL="redis://127.0.0.1:6379/14",
+    )
     assert migrated.returncode == 0, migrated.stderr[-2000:]
     # The next process finds no Redis and falls back to the database cache: it must just work.
     health = run(["-c", HEALTH], DATABASE_URL=database, DATA_DIR=str(tmp_path), REDIS_URL="redis://127.0.0.1:1/0")

@@ -17,10 +17,15 @@ from notifications.services import notification_create
 def _health_run(status="unhealthy") -> HealthCheckRun:
     now = timezone.now()
     return HealthCheckRun.objects.create(
-        started_at=now, finished_at=now, duration_ms=12.0, status=status,
-        components={"database": {"ok": True, "latency_ms": 3.0, "detail": ""},
-                    "broker": {"ok": False, "latency_ms": 1000.0, "detail": "connection refused"}},
-    )  # fmt: skip
+        started_at=now,
+        finished_at=now,
+        duration_ms=12.0,
+        status=status,
+        components={
+            "database": {"ok": True, "latency_ms": 3.0, "detail": ""},
+            "broker": {"ok": False, "latency_ms": 1000.0, "detail": "connection refused"},
+        },
+    )
 
 
 @pytest.mark.django_db
@@ -33,10 +38,16 @@ def test_the_admin_home_shows_the_operations_dashboard_without_personal_data(adm
     BulkClaimJob.objects.create(total=200, done=50, chunks_total=4, chunks_done=1)
 
     page = admin_client.get("/admin/").content.decode()
-    for heading in ("Queues", "Workers answering", "Last health check", "Claims decided today",
-                    "Running bulk jobs", "Needs attention"):  # fmt: skip
+    for heading in (
+        "Queues",
+        "Workers answering",
+        "Last health check",
+        "Claims decided today",
+        "Running bulk jobs",
+        "Needs attention",
+    ):
         assert heading in page
-    assert f'/admin/core/healthcheckrun/{run.id}/change/' in page and "unhealthy" in page
+    assert f"/admin/core/healthcheckrun/{run.id}/change/" in page and "unhealthy" in page
     assert '<progress max="100" value="25">' in page and "25% (50/200)" in page
     assert "<td>Rejected</td><td>3</td>" in page
     assert "Failed e-mails" in page and "thandi.secret" not in page
@@ -66,7 +77,8 @@ def test_a_bulk_jobs_progress_bar_moves_without_a_reload(admin_browser):
     BulkClaimJob.objects.filter(id=job.id).update(done=300, chunks_done=3)
     wait_until(
         lambda: admin_browser.find_element(By.CSS_SELECTOR, "#dash-bulk progress").get_attribute("value") == "75",
-        20, "the bar to show 75 % after the page's own refresh",
-    )  # fmt: skip
+        20,
+        "the bar to show 75 % after the page's own refresh",
+    )
     assert admin_browser.execute_script("return window.notReloaded === true;")
     assert "75% (300/400)" in admin_browser.find_element(By.ID, "dash-bulk").text

@@ -19,7 +19,7 @@ from conftest import ROOT, WorkerProcess, port_open, subprocess_env, wait_until
 from core.tests.probe_tasks import record
 
 SCRIPT = ROOT / "scripts" / "flower.sh"
-USER, PASSWORD = "ops", "flower-test-password"  # noqa: S105 - a test value
+USER, PASSWORD = "ops", "flower-test-password"  # a test value
 
 
 def free_port() -> int:
@@ -58,8 +58,14 @@ def start_flower(tmp_path):
         port = free_port()
         log = tmp_path / f"flower-{len(started)}.log"
         with open(log, "wb") as out:
-            proc = subprocess.Popen([str(SCRIPT)], cwd=ROOT, env=flower_env(port, credentials=credentials, debug=debug),
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            proc = subprocess.Popen(
+                [str(SCRIPT)],
+                cwd=ROOT,
+                env=flower_env(port, credentials=credentials, debug=debug),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         started.append(proc)
 
         def listening() -> bool:
@@ -89,8 +95,19 @@ def production_worker(tmp_path, transactional_db):
     event dispatcher at all, so nobody, Flower included, can switch its task events on ("event dispatcher
     unavailable"). Flower does switch them on in a worker started the production way, on both brokers.
     """
-    args = [sys.executable, "-m", "celery", "-A", "core.tests.worker_app", "worker", "--loglevel=info",
-            "--concurrency=1", "-n", f"flower-{os.getpid()}@%h", "--without-mingle"]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "core.tests.worker_app",
+        "worker",
+        "--loglevel=info",
+        "--concurrency=1",
+        "-n",
+        f"flower-{os.getpid()}@%h",
+        "--without-mingle",
+    ]
     worker = WorkerProcess("flower", tmp_path / "worker.log", args, subprocess_env(EMAIL_FILE_PATH=str(tmp_path)))
     yield worker
     worker.kill()  # idle by then; a warm shutdown with heartbeat and gossip on takes ~4 s more
@@ -101,14 +118,17 @@ def test_flower_refuses_to_start_without_credentials_when_debug_is_off():
     done = subprocess.run([str(SCRIPT)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "Refusing to start Flower without credentials" in done.stderr and "FLOWER_BASIC_AUTH" in done.stderr
-    malformed = subprocess.run([str(SCRIPT)], cwd=ROOT, env={**env, "FLOWER_BASIC_AUTH": "ops"}, capture_output=True,
-                               text=True, timeout=30)  # fmt: skip
+    malformed = subprocess.run(
+        [str(SCRIPT)], cwd=ROOT, env={**env, "FLOWER_BASIC_AUTH": "ops"}, capture_output=True, text=True, timeout=30
+    )
     assert malformed.returncode == 2 and "must be user:password" in malformed.stderr
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_flower_answers_with_credentials_lists_the_worker_and_shows_a_task(start_flower, production_worker, record_file):
+def test_flower_answers_with_credentials_lists_the_worker_and_shows_a_task(
+    start_flower, production_worker, record_file
+):
     # Worker and Flower start side by side: Flower first asks the workers for task events 5 s after its start.
     flower = start_flower(credentials=f"{USER}:{PASSWORD}", debug=False, wait=False)
     worker = production_worker

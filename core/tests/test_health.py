@@ -11,8 +11,18 @@ from core.tasks import health_check
 
 pytestmark = pytest.mark.django_db
 
-ALL_COMPONENTS = {"database", "cache", "broker", "disk", "dead_letters", "beat", "queues", "claims", "bulk_jobs",
-                  "notifications"}  # fmt: skip
+ALL_COMPONENTS = {
+    "database",
+    "cache",
+    "broker",
+    "disk",
+    "dead_letters",
+    "beat",
+    "queues",
+    "claims",
+    "bulk_jobs",
+    "notifications",
+}
 
 
 def fresh_beat_rows():
@@ -23,6 +33,7 @@ def fresh_beat_rows():
     PeriodicTask.objects.update(last_run_at=timezone.now())
     if broker_kind() == "redis":  # messages an earlier test left in the run's Redis database would age
         app.control.purge()
+
 
 NOBODY_LISTENS = "redis://127.0.0.1:1/0"  # port 1: connection refused at once
 
@@ -63,8 +74,9 @@ def test_the_broker_down_is_reported_not_raised(broker_down):
     assert summary["checks"]["database"]["status"] == "up"
 
 
-@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                       "LOCATION": NOBODY_LISTENS}})  # fmt: skip
+@override_settings(
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": NOBODY_LISTENS}}
+)
 def test_the_cache_down_is_reported_not_raised():
     summary = run_health_checks(ping_workers=False)
     assert summary["checks"]["cache"]["status"] == "down"

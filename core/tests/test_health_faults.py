@@ -30,8 +30,14 @@ class System:
 
     def __init__(self, deployment: Deployment):
         self.deployment = deployment
-        self.probe = subprocess.Popen([sys.executable, "-m", "core.tests.health_probe"], cwd=ROOT, text=True,
-                                      env=deployment.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+        self.probe = subprocess.Popen(
+            [sys.executable, "-m", "core.tests.health_probe"],
+            cwd=ROOT,
+            text=True,
+            env=deployment.env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
 
     def close(self) -> None:
         self.probe.stdin.close()
@@ -39,8 +45,14 @@ class System:
 
     def command(self) -> tuple[int, set[str]]:
         """`manage.py health --json`: its exit code and the components it reports down."""
-        result = subprocess.run([sys.executable, "manage.py", "health", "--json", "--timeout", "1"], cwd=ROOT,
-                                env=self.deployment.env(), capture_output=True, text=True, timeout=120)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "manage.py", "health", "--json", "--timeout", "1"],
+            cwd=ROOT,
+            env=self.deployment.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         try:
             body = json.loads(result.stdout)
         except ValueError as exc:
@@ -64,8 +76,9 @@ class System:
             if not down:
                 return time.monotonic() - started
             if time.monotonic() - started > RECOVERY_BOUND:
-                raise AssertionError(f"{what}: still down after {RECOVERY_BOUND} s: {sorted(down)}\n"
-                                     f"{self.deployment.log_errors()}")  # fmt: skip
+                raise AssertionError(
+                    f"{what}: still down after {RECOVERY_BOUND} s: {sorted(down)}\n{self.deployment.log_errors()}"
+                )
             time.sleep(0.5)
 
 
@@ -76,8 +89,13 @@ def database(private_postgres, tmp_path_factory):
     private_postgres.dropdb(DBNAME)
     private_postgres.createdb(DBNAME)
     started = time.monotonic()
-    Deployment(pg=private_postgres, dbname=DBNAME, redis=None, workdir=tmp_path_factory.mktemp("health-migrate"),
-               env={"REDIS_URL": ""}).manage("migrate", "--noinput")  # fmt: skip
+    Deployment(
+        pg=private_postgres,
+        dbname=DBNAME,
+        redis=None,
+        workdir=tmp_path_factory.mktemp("health-migrate"),
+        env={"REDIS_URL": ""},
+    ).manage("migrate", "--noinput")
     print(f"\nhealth faults: migrated in {time.monotonic() - started:.1f} s")
     yield DBNAME
     private_postgres.dropdb(DBNAME)

@@ -20,8 +20,9 @@ def periodic(name: str, *, last_run_at, every_minutes: int | None = None, hour: 
         interval, _ = IntervalSchedule.objects.get_or_create(every=every_minutes, period="minutes")
         schedule = {"interval": interval}
     else:
-        crontab, _ = CrontabSchedule.objects.get_or_create(minute="0", hour=hour, day_of_month="*",
-                                                           month_of_year="*", day_of_week="*", timezone="UTC")  # fmt: skip
+        crontab, _ = CrontabSchedule.objects.get_or_create(
+            minute="0", hour=hour, day_of_month="*", month_of_year="*", day_of_week="*", timezone="UTC"
+        )
         schedule = {"crontab": crontab}
     task = PeriodicTask.objects.create(name=name, task=f"probe.{name}", **schedule, **fields)
     PeriodicTask.objects.filter(id=task.id).update(last_run_at=last_run_at)  # save() would keep it as beat does
@@ -117,8 +118,13 @@ def test_failed_and_stuck_emails_are_findings_without_the_address():
     def check():
         return run_health_checks(ping_workers=False, only=["notifications"])["checks"]["notifications"]
 
-    row = Notification.objects.create(idempotency_key="k1", recipient="member@example.com", subject="s", body="b",
-                                      next_attempt_at=timezone.now() + timedelta(minutes=5))  # fmt: skip
+    row = Notification.objects.create(
+        idempotency_key="k1",
+        recipient="member@example.com",
+        subject="s",
+        body="b",
+        next_attempt_at=timezone.now() + timedelta(minutes=5),
+    )
     assert check()["status"] == "up"  # queued, due later (a retry waiting its turn)
     Notification.objects.filter(id=row.id).update(next_attempt_at=timezone.now() - timedelta(hours=3))
     assert "1 e-mail(s) queued and over" in check()["error"]

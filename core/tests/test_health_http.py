@@ -21,8 +21,10 @@ def test_live_answers_200_and_touches_nothing(client, django_assert_num_queries)
 def test_ready_is_503_when_no_worker_answers_and_staff_are_told_why(client):
     response = client.get("/health/ready")
     assert response.status_code == 503
-    assert response.json() == {"ready": False, "components": {"database": True, "cache": True, "broker": True,
-                                                              "workers": False}}  # fmt: skip
+    assert response.json() == {
+        "ready": False,
+        "components": {"database": True, "cache": True, "broker": True, "workers": False},
+    }
     client.force_login(get_user_model().objects.create_user("ops", password="x", is_staff=True))
     body = client.get("/health/ready").json()
     assert body["checks"]["workers"]["error"] == "no worker answered a ping within 1.0s"
@@ -40,5 +42,8 @@ def test_the_command_exits_0_when_healthy_and_1_when_not(capsys, settings):
     assert exited.value.code == 1
     body = json.loads(capsys.readouterr().out)
     assert body["healthy"] is False and body["components"]["disk"]["ok"] is False
-    assert body["components"]["database"] == {"ok": True, "latency_ms": body["components"]["database"]["latency_ms"],
-                                              "detail": body["components"]["database"]["detail"]}  # fmt: skip
+    assert body["components"]["database"] == {
+        "ok": True,
+        "latency_ms": body["components"]["database"]["latency_ms"],
+        "detail": body["components"]["database"]["detail"],
+    }

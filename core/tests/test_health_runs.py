@@ -49,7 +49,13 @@ def test_one_alert_when_it_turns_unhealthy_none_while_it_stays_so_and_one_when_i
     check(settings, disk_ok=True)
     assert Notification.objects.count() == 4
     assert list(HealthCheckRun.objects.order_by("id").values_list("alert", flat=True)) == [
-        "", "down", "", "", "recovered", ""]  # fmt: skip
+        "",
+        "down",
+        "",
+        "",
+        "recovered",
+        "",
+    ]
 
 
 def test_after_a_gap_without_runs_the_next_run_says_checks_had_stopped(settings):
@@ -100,7 +106,7 @@ def test_two_overlapping_runs_that_see_the_system_turn_unhealthy_alert_once(sett
         try:
             start.wait()
             health_run_store(unhealthy, started_at=timezone.now(), duration_ms=1)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:  # reported below
             errors.append(exc)
         finally:
             connection.close()

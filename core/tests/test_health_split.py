@@ -28,11 +28,13 @@ def test_a_worker_on_the_same_broker_cache_and_database_is_up(start_worker):
 def test_a_worker_that_chose_the_other_broker_makes_the_system_unhealthy(start_worker, settings):
     if broker_kind() == "django":  # we publish to the database; the worker consumes Redis
         settings.REDIS_URL = REDIS_TEST  # what a dev process whose probe failed still has configured
-        start_worker("other", env={"CELERY_BROKER_URL": REDIS_TEST, "CELERY_RESULT_BACKEND": REDIS_TEST,
-                                   "REDIS_URL": REDIS_TEST})  # fmt: skip
+        start_worker(
+            "other", env={"CELERY_BROKER_URL": REDIS_TEST, "CELERY_RESULT_BACKEND": REDIS_TEST, "REDIS_URL": REDIS_TEST}
+        )
     elif broker_kind() == "redis":  # we publish to Redis; the worker consumes the database
-        start_worker("other", env={"CELERY_BROKER_URL": "django://", "CELERY_RESULT_BACKEND": "django-db",
-                                   "REDIS_URL": ""})  # fmt: skip
+        start_worker(
+            "other", env={"CELERY_BROKER_URL": "django://", "CELERY_RESULT_BACKEND": "django-db", "REDIS_URL": ""}
+        )
     else:
         pytest.skip("the Redis/database split is a question of the embedded default's two brokers")
     summary = run_health_checks(ping_workers=True, ping_timeout=2.0)

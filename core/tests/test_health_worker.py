@@ -21,8 +21,10 @@ def test_ready_is_200_with_a_worker_and_each_change_of_state_emails_the_admins_o
         start_worker("mail", env=smtp.env)
         response = client.get("/health/ready")
         assert response.status_code == 200, response.json()
-        assert response.json() == {"ready": True, "components": {"database": True, "cache": True, "broker": True,
-                                                                 "workers": True}}  # fmt: skip
+        assert response.json() == {
+            "ready": True,
+            "components": {"database": True, "cache": True, "broker": True, "workers": True},
+        }
 
         settings.ADMINS = [("Ops", "ops@example.com")]
 

@@ -32,12 +32,12 @@ def insert_results(count: int, *, age: timedelta, prefix: str) -> None:
     with connection.cursor() as cursor:
         if ON_POSTGRES:
             cursor.execute(
-                f"INSERT INTO {TABLE} ({columns}) SELECT {row} FROM generate_series(1, %s) AS n",  # noqa: S608
+                f"INSERT INTO {TABLE} ({columns}) SELECT {row} FROM generate_series(1, %s) AS n",
                 [prefix, done, done, count],
             )
         else:
             cursor.execute(
-                f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < %s) "  # noqa: S608
+                f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < %s) "
                 f"INSERT INTO {TABLE} ({columns}) SELECT {row} FROM s",
                 [count, prefix, done, done],
             )

@@ -33,8 +33,9 @@ def test_an_admin_unlocks_by_deleting_the_access_attempt(client, staff, admin_cl
     attempt = AccessAttempt.objects.get(username="clerk")
     page = admin_client.get("/admin/axes/accessattempt/")
     assert page.status_code == 200 and b"clerk" in page.content
-    admin_client.post("/admin/axes/accessattempt/", {"action": "delete_selected", "_selected_action": [attempt.pk],
-                                                     "post": "yes"})  # fmt: skip
+    admin_client.post(
+        "/admin/axes/accessattempt/", {"action": "delete_selected", "_selected_action": [attempt.pk], "post": "yes"}
+    )
     assert not AccessAttempt.objects.exists()
     assert admin_login(client, PASSWORD).status_code == 302  # in
 

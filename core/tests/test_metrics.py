@@ -20,7 +20,7 @@ from members.models import Member
 from notifications.models import Notification
 from notifications.tests.smtp import SmtpServer
 
-TOKEN = "metrics-test-token"  # noqa: S105 - a test value
+TOKEN = "metrics-test-token"  # a test value
 EMAILS = ("thandi.metrics@example.org", "pieter.metrics@example.net")
 
 
@@ -88,10 +88,13 @@ def test_health_comes_from_the_last_stored_health_check_run(client, settings):
         pytest.skip("core.models.HealthCheckRun is not there yet (issue 11's health part)")
     settings.METRICS_TOKEN = TOKEN
     now = timezone.now()
-    components = {"database": {"ok": True, "latency_ms": 1.5, "detail": ""},
-                  "broker": {"ok": False, "latency_ms": 3000.0, "detail": "ConnectionError: refused"}}  # fmt: skip
-    run_model.objects.create(started_at=now, finished_at=now, duration_ms=3001.5, status="unhealthy",
-                             components=components)  # fmt: skip
+    components = {
+        "database": {"ok": True, "latency_ms": 1.5, "detail": ""},
+        "broker": {"ok": False, "latency_ms": 3000.0, "detail": "ConnectionError: refused"},
+    }
+    run_model.objects.create(
+        started_at=now, finished_at=now, duration_ms=3001.5, status="unhealthy", components=components
+    )
     parsed = samples(client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).content.decode())
     assert value(parsed, "medaid_health_component_up", component="database") == 1
     assert value(parsed, "medaid_health_component_up", component="broker") == 0
@@ -152,7 +155,9 @@ def test_metrics_after_a_bulk_job_and_two_emails_show_the_numbers_and_no_persona
         assert value(parsed, "medaid_queue_messages", queue=queue) == 0  # the worker took everything
         assert value(parsed, "medaid_queue_oldest_message_age_seconds", queue=queue) == 0
     assert value(parsed, "medaid_health_component_up", component="database") == 1
-    sections = {dict(labels)["section"]: v for (name, labels), v in parsed.items() if name == "medaid_metrics_section_up"}
+    sections = {
+        dict(labels)["section"]: v for (name, labels), v in parsed.items() if name == "medaid_metrics_section_up"
+    }
     assert sections == dict.fromkeys(("tasks", "queues", "bulk_jobs", "claims", "notifications", "health"), 1)
 
     # No personal data: no member's name or address, nor the two e-mail addresses, anywhere in the text.
@@ -171,7 +176,12 @@ def test_the_recorder_adds_counts_and_runtimes_to_the_rows_the_workers_share(cli
     from core.metrics.recorder import TaskRecorder, bucket_for
 
     assert (bucket_for(0.01), bucket_for(0.05), bucket_for(0.3), bucket_for(299), bucket_for(301)) == (
-        "0.05", "0.05", "0.5", "300.0", "+Inf")  # fmt: skip
+        "0.05",
+        "0.05",
+        "0.5",
+        "300.0",
+        "+Inf",
+    )
     first, second = TaskRecorder(), TaskRecorder()
     for recorder, task_id, state in ((first, "a", "SUCCESS"), (first, "b", "FAILURE"), (second, "c", "SUCCESS")):
         recorder.started(task_id)

@@ -148,8 +148,9 @@ def test_each_seed_task_every_way_it_is_called_leaves_no_personal_data(start_wor
         result.get(timeout=90, propagate=False)
     wait_until(
         lambda: not Notification.objects.exclude(status__in=("sent", "failed", "rejected")).exists(),
-        60, "every e-mail (the six and the claim decisions) sent",
-    )  # fmt: skip
+        60,
+        "every e-mail (the six and the claim decisions) sent",
+    )
     assert Notification.objects.filter(recipient=ADDRESS, status="sent").count() >= 7  # six + a decision
 
     sent_mail = "\n".join(path.read_text(errors="replace") for path in (tmp_path / "emails").iterdir())
@@ -171,8 +172,9 @@ def test_a_raw_message_from_another_producer_is_stored_and_its_result_shows_the_
         super(type(app), app).send_task(
             "core.tasks.send_notification_email",
             kwargs={"recipient_email": ADDRESS, "subject": SUBJECT, "message": BODY},
-            task_id=task_id, connection=connection,
-        )  # fmt: skip
+            task_id=task_id,
+            connection=connection,
+        )
     summary = app.AsyncResult(task_id).get(timeout=60)
     row = Notification.objects.get(recipient=ADDRESS)
     assert summary["notification_id"] == row.id and summary["recipient"] == "n***@example.org"

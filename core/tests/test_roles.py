@@ -54,17 +54,31 @@ ALLOWED = {
 def data():
     scheme = Scheme.objects.create(code="RLS", name="Roles")
     plan = Plan.objects.create(
-        scheme=scheme, code="BASIC", name="Basic", year=2026,
-        effective_from=dt.date(2026, 1, 1), effective_to=dt.date(2026, 12, 31),
-    )  # fmt: skip
+        scheme=scheme,
+        code="BASIC",
+        name="Basic",
+        year=2026,
+        effective_from=dt.date(2026, 1, 1),
+        effective_to=dt.date(2026, 12, 31),
+    )
     member = Member.objects.create(
-        membership_number="20001", first_name="Lerato", last_name="M", plan=plan, date_of_birth=dt.date(1980, 1, 1),
-        status_since=dt.date(2020, 1, 1), join_date=dt.date(2020, 1, 1), cover_start=dt.date(2020, 1, 1),
-    )  # fmt: skip
+        membership_number="20001",
+        first_name="Lerato",
+        last_name="M",
+        plan=plan,
+        date_of_birth=dt.date(1980, 1, 1),
+        status_since=dt.date(2020, 1, 1),
+        join_date=dt.date(2020, 1, 1),
+        cover_start=dt.date(2020, 1, 1),
+    )
     claim = Claim.objects.create(
-        claim_number="R-1", member=member, practice_number="0123456", service_date=dt.date(2026, 3, 1),
-        received_at=timezone.now(), total_claimed=100,
-    )  # fmt: skip
+        claim_number="R-1",
+        member=member,
+        practice_number="0123456",
+        service_date=dt.date(2026, 3, 1),
+        received_at=timezone.now(),
+        total_claimed=100,
+    )
     ClaimLine.objects.create(claim=claim, line_number=1, tariff_code="0190", icd10_codes="F32.1", claimed_amount=100)
     DailyReport.objects.create(day=dt.date(2026, 11, 30), generated_at=timezone.now())
     return {"job": BulkClaimJob.objects.create(requested=1, total=1).id}
@@ -134,19 +148,34 @@ def perms(role: str) -> set[str]:
 def test_the_groups_exist_after_migrate_with_their_permissions():
     assert set(Group.objects.values_list("name", flat=True)) >= set(ROLES)
     assert perms("claims assessor") == {
-        "claims.view_claim", "claims.add_claim", "claims.change_claim", "claims.view_claimline",
-        "claims.view_tariffcode", "claims.view_preauthorisation", "claims.view_benefitledger",
-        "claims.view_bulkclaimjob", "claims.add_bulkclaimjob", "members.view_member", "members.view_plan",
-        "providers.view_provider", "reports.view_dailyreport",
-    }  # fmt: skip
+        "claims.view_claim",
+        "claims.add_claim",
+        "claims.change_claim",
+        "claims.view_claimline",
+        "claims.view_tariffcode",
+        "claims.view_preauthorisation",
+        "claims.view_benefitledger",
+        "claims.view_bulkclaimjob",
+        "claims.add_bulkclaimjob",
+        "members.view_member",
+        "members.view_plan",
+        "providers.view_provider",
+        "reports.view_dailyreport",
+    }
     assert perms("member services") == {
-        "members.view_member", "members.change_member", "notifications.view_notification",
-        "notifications.add_notification", "notifications.change_notification", "claims.view_claim",
-    }  # fmt: skip
+        "members.view_member",
+        "members.change_member",
+        "notifications.view_notification",
+        "notifications.add_notification",
+        "notifications.change_notification",
+        "claims.view_claim",
+    }
     administrator = perms("claims administrator")
     for app in ("claims", "members", "providers"):
-        every = {f"{app}.{code}" for code in Permission.objects.filter(content_type__app_label=app).values_list(
-            "codename", flat=True)}  # fmt: skip
+        every = {
+            f"{app}.{code}"
+            for code in Permission.objects.filter(content_type__app_label=app).values_list("codename", flat=True)
+        }
         assert every and every <= administrator, app
     operator = perms("operator")
     assert {p.split(".")[0] for p in operator} == {
@@ -158,8 +187,13 @@ def test_the_groups_exist_after_migrate_with_their_permissions():
         "claims",
     }
     assert {p for p in operator if p.startswith("claims.")} == {"claims.view_bulkclaimjob"}  # no personal data
-    assert {"django_celery_beat.change_periodictask", "axes.delete_accessattempt", "broker.view_deadletter",
-            "core.view_beatlock", "django_celery_results.view_taskresult"} <= operator  # fmt: skip
+    assert {
+        "django_celery_beat.change_periodictask",
+        "axes.delete_accessattempt",
+        "broker.view_deadletter",
+        "core.view_beatlock",
+        "django_celery_results.view_taskresult",
+    } <= operator
     auditor = perms("auditor")
     assert all(p.split(".")[1].startswith("view_") for p in auditor)
     others = set().union(*(perms(role) for role in ROLES if role != "auditor"))

@@ -17,10 +17,18 @@ PRINT_MODE = (
 
 
 def settings_in_a_fresh_process(**env):
-    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "backend.settings", "DJANGO_DEBUG": "1",
-            "DATA_DIR": str(ROOT / "data"), "REDIS_URL": "", "CELERY_BROKER_URL": "", "CELERY_RESULT_BACKEND": ""}
-    result = subprocess.run([sys.executable, "-c", PRINT_MODE], cwd=ROOT, env={**base, **env},
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "backend.settings",
+        "DJANGO_DEBUG": "1",
+        "DATA_DIR": str(ROOT / "data"),
+        "REDIS_URL": "",
+        "CELERY_BROKER_URL": "",
+        "CELERY_RESULT_BACKEND": "",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT_MODE], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60
+    )
     return result
 
 
@@ -104,7 +112,9 @@ def test_in_production_a_redis_url_means_redis_even_when_it_does_not_answer():
     assert mode["cache"].endswith("RedisCache")
 
 
-@pytest.mark.parametrize("choice", [{"REDIS_URL": ""}, {"REDIS_URL": "redis://127.0.0.1:6379/14", "CELERY_BROKER_URL": "django://"}])
+@pytest.mark.parametrize(
+    "choice", [{"REDIS_URL": ""}, {"REDIS_URL": "redis://127.0.0.1:6379/14", "CELERY_BROKER_URL": "django://"}]
+)
 def test_in_production_the_database_mode_is_chosen_explicitly(choice):
     mode = json.loads(settings_in_a_fresh_process(**PRODUCTION, **choice).stdout)
     assert (mode["broker"], mode["backend"]) == ("django://", "django-db")
@@ -113,25 +123,54 @@ def test_in_production_the_database_mode_is_chosen_explicitly(choice):
 
 def test_check_deploy_is_clean_with_the_production_values(tmp_path):
     production = {
-        "PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "backend.settings", "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "k" * 20 + "-production-like-secret-" + "q" * 20, "DJANGO_ALLOWED_HOSTS": "claims.example.org",
-        "DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}", "REDIS_URL": "",
-        "CELERY_BROKER_URL": "", "CELERY_RESULT_BACKEND": "", "SECURE_SSL_REDIRECT": "1", "SECURE_HSTS_PRELOAD": "1",
-    }  # fmt: skip
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
-                            env=production, capture_output=True, text=True, timeout=60)  # fmt: skip
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "backend.settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "k" * 20 + "-production-like-secret-" + "q" * 20,
+        "DJANGO_ALLOWED_HOSTS": "claims.example.org",
+        "DATA_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        "REDIS_URL": "",
+        "CELERY_BROKER_URL": "",
+        "CELERY_RESULT_BACKEND": "",
+        "SECURE_SSL_REDIRECT": "1",
+        "SECURE_HSTS_PRELOAD": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_in_production_cookies_are_secure_and_the_csrf_cookie_is_http_only():
-    code = ("import json, django; django.setup(); from django.conf import settings as s; print(json.dumps("
-            "[s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.CSRF_COOKIE_HTTPONLY, s.SECURE_HSTS_SECONDS]))")
-    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "backend.settings", "DATA_DIR": str(ROOT / "data"),
-            "REDIS_URL": "", "CELERY_BROKER_URL": "", "CELERY_RESULT_BACKEND": ""}  # fmt: skip
-    production = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                                env={**base, **PRODUCTION})  # fmt: skip
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps("
+        "[s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.CSRF_COOKIE_HTTPONLY, s.SECURE_HSTS_SECONDS]))"
+    )
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "backend.settings",
+        "DATA_DIR": str(ROOT / "data"),
+        "REDIS_URL": "",
+        "CELERY_BROKER_URL": "",
+        "CELERY_RESULT_BACKEND": "",
+    }
+    production = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, env={**base, **PRODUCTION}
+    )
     assert json.loads(production.stdout) == [True, True, True, 31_536_000], production.stderr
-    development = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                                 env={**base, "DJANGO_DEBUG": "1"})  # fmt: skip
+    development = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**base, "DJANGO_DEBUG": "1"},
+    )
     assert json.loads(development.stdout) == [False, False, True, 0]  # plain HTTP on 127.0.0.1

@@ -21,9 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 ALL_QUEUES = "default,cache,reports,monitoring"
 WORKER = ["celery", "-A", "backend.celery", "worker", "--loglevel=info", "-Q", ALL_QUEUES]
 BEAT = [
-    "celery", "-A", "backend.celery", "beat", "--loglevel=info",
+    "celery",
+    "-A",
+    "backend.celery",
+    "beat",
+    "--loglevel=info",
     "--scheduler=django_celery_beat.schedulers:DatabaseScheduler",
-]  # fmt: skip
+]
 
 
 # --- The command lines ---------------------------------------------------------------------------
@@ -44,8 +48,15 @@ def test_it_builds_only_beat_with_beat_only():
 def test_it_passes_concurrency_loglevel_and_queues_to_the_worker():
     commands = build_commands(concurrency=4, loglevel="DEBUG", queues=" cache, reports,cache")
     assert commands["worker"] == [
-        "celery", "-A", "backend.celery", "worker", "--loglevel=debug", "--concurrency=4", "-Q", "cache,reports",
-    ]  # fmt: skip
+        "celery",
+        "-A",
+        "backend.celery",
+        "worker",
+        "--loglevel=debug",
+        "--concurrency=4",
+        "-Q",
+        "cache,reports",
+    ]
     assert commands["beat"][4] == "--loglevel=debug"
 
 
@@ -113,9 +124,7 @@ def session_processes(sid: int) -> list[tuple[int, int, str]]:
         with suppress(OSError):
             state, ppid, _pgrp, session = stat_path.read_text().rpartition(")")[2].split()[:4]
             if int(session) == sid and state != "Z":
-                cmdline = (
-                    (stat_path.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                )
+                cmdline = (stat_path.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
                 found.append((int(stat_path.parent.name), int(ppid), cmdline))
     return found
 
@@ -136,8 +145,12 @@ class StartCelery:
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in cleanup
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "start_celery", *args],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     @property
     def log(self) -> str:
@@ -147,9 +160,7 @@ class StartCelery:
         try:
             wait_until(lambda: text in self.log or self.proc.poll() is not None, timeout, repr(text))
         finally:
-            assert text in self.log, (
-                f"{text!r} not in the log (exit code {self.proc.poll()}):\n{self.log[-3000:]}"
-            )
+            assert text in self.log, f"{text!r} not in the log (exit code {self.proc.poll()}):\n{self.log[-3000:]}"
 
     def exit_code(self, timeout: float = 45) -> int:
         return self.proc.wait(timeout)
@@ -238,9 +249,7 @@ def test_it_stops_beat_and_fails_when_the_worker_is_killed(run_start_celery):
     supervisor = run_start_celery("--concurrency=1")
     supervisor.wait_for_log(" ready.")
     supervisor.wait_for_log("beat: Starting")
-    children = [
-        (pid, cmd) for pid, ppid, cmd in session_processes(supervisor.proc.pid) if ppid == supervisor.proc.pid
-    ]
+    children = [(pid, cmd) for pid, ppid, cmd in session_processes(supervisor.proc.pid) if ppid == supervisor.proc.pid]
     assert sorted(" worker " in cmd for _pid, cmd in children) == [False, True], children
     worker_pid = next(pid for pid, cmd in children if " worker " in cmd)
 

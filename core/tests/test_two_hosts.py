@@ -117,8 +117,11 @@ def test_two_hosts_each_run_their_queues_and_answer_remote_control(start_worker,
     workers = {a_name: host_a, b_name: host_b}
     try:
         # Both nodes answer a broadcast, and each says which queues it consumes.
-        pongs = {node: reply for answer in app.control.ping(destination=[a_name, b_name], timeout=REPLY_TIMEOUT)
-                 for node, reply in answer.items()}  # fmt: skip
+        pongs = {
+            node: reply
+            for answer in app.control.ping(destination=[a_name, b_name], timeout=REPLY_TIMEOUT)
+            for node, reply in answer.items()
+        }
         assert pongs == {a_name: {"ok": "pong"}, b_name: {"ok": "pong"}}
         assert queues_by_node(app, [a_name, b_name]) == {a_name: set(HOST_A_QUEUES), b_name: set(HOST_B_QUEUES)}
 

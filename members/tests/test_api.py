@@ -27,34 +27,63 @@ def family():
     """A principal and a child on a plan with a GP limit (member and family), optical (family only), dentistry."""
     scheme = Scheme.objects.create(code="MED", name="MedAid")
     plan = Plan.objects.create(
-        scheme=scheme, code="CLASSIC", name="Classic", year=2026,
-        effective_from=dt.date(2026, 1, 1), effective_to=dt.date(2026, 12, 31),
-    )  # fmt: skip
+        scheme=scheme,
+        code="CLASSIC",
+        name="Classic",
+        year=2026,
+        effective_from=dt.date(2026, 1, 1),
+        effective_to=dt.date(2026, 12, 31),
+    )
     BenefitCategory.objects.create(plan=plan, code="GP", annual_limit_member=1000, annual_limit_family=3000)
     BenefitCategory.objects.create(plan=plan, code="OPTICAL", annual_limit_member=None, annual_limit_family=2000)
     BenefitCategory.objects.create(plan=plan, code="DENTISTRY")  # unlimited
-    common = {"plan": plan, "date_of_birth": dt.date(1980, 1, 1), "status_since": dt.date(2020, 1, 1),
-              "join_date": dt.date(2020, 1, 1), "cover_start": dt.date(2020, 1, 1)}  # fmt: skip
+    common = {
+        "plan": plan,
+        "date_of_birth": dt.date(1980, 1, 1),
+        "status_since": dt.date(2020, 1, 1),
+        "join_date": dt.date(2020, 1, 1),
+        "cover_start": dt.date(2020, 1, 1),
+    }
     principal = Member.objects.create(membership_number="AB-77", first_name="Thandi", last_name="N", **common)
     child = Member.objects.create(
-        membership_number="AB-77", dependant_code="01", principal=principal, relationship="child",
-        first_name="Sipho", last_name="N", **common,
-    )  # fmt: skip
+        membership_number="AB-77",
+        dependant_code="01",
+        principal=principal,
+        relationship="child",
+        first_name="Sipho",
+        last_name="N",
+        **common,
+    )
     return principal, child
 
 
 def used(member: Member, code: str, amount: str, year: int = 2026) -> None:
     """One ledger row, as the adjudication writes it for a paid line (family = the principal)."""
     claim = Claim.objects.create(
-        claim_number=f"C{Claim.objects.count() + 1}", member=member, practice_number="1",
-        service_date=dt.date(year, 3, 1), received_at=timezone.now(), status="approved",
-    )  # fmt: skip
-    line = ClaimLine.objects.create(claim=claim, line_number=1, tariff_code="0190", icd10_codes="J06.9",
-                                    claimed_amount=amount, benefit_amount=amount, outcome="approved")  # fmt: skip
+        claim_number=f"C{Claim.objects.count() + 1}",
+        member=member,
+        practice_number="1",
+        service_date=dt.date(year, 3, 1),
+        received_at=timezone.now(),
+        status="approved",
+    )
+    line = ClaimLine.objects.create(
+        claim=claim,
+        line_number=1,
+        tariff_code="0190",
+        icd10_codes="J06.9",
+        claimed_amount=amount,
+        benefit_amount=amount,
+        outcome="approved",
+    )
     BenefitLedger.objects.create(
-        member=member, family_id=member.family_id, benefit_code=code, benefit_year=year, claim_line=line,
+        member=member,
+        family_id=member.family_id,
+        benefit_code=code,
+        benefit_year=year,
+        claim_line=line,
         amount=Decimal(amount),
-    )  # fmt: skip
+    )
 
 
 def balances(api, member: str, **query) -> dict:
@@ -73,10 +102,15 @@ def test_it_sums_the_ledger_for_the_member_and_for_the_family(api, family):
 
     gp = balances(api, "AB-77-01", year=2026)["GP"]
     assert gp == {
-        "benefit_code": "GP", "description": "General practitioner",
-        "member_limit": "1000.00", "used_by_member": "650.25", "remaining_for_member": "349.75",
-        "family_limit": "3000.00", "used_by_family": "950.25", "remaining_for_family": "2049.75",
-    }  # fmt: skip
+        "benefit_code": "GP",
+        "description": "General practitioner",
+        "member_limit": "1000.00",
+        "used_by_member": "650.25",
+        "remaining_for_member": "349.75",
+        "family_limit": "3000.00",
+        "used_by_family": "950.25",
+        "remaining_for_family": "2049.75",
+    }
     gp = balances(api, "AB-77-00", year=2026)["GP"]
     assert (gp["used_by_member"], gp["remaining_for_member"], gp["used_by_family"]) == ("300.00", "700.00", "950.25")
 
@@ -88,10 +122,15 @@ def test_a_missing_limit_is_unlimited(api, family):
     assert (optical["member_limit"], optical["remaining_for_member"]) == (None, None)
     assert (optical["used_by_member"], optical["remaining_for_family"]) == ("250.00", "1750.00")
     assert dentistry == {
-        "benefit_code": "DENTISTRY", "description": "Dentistry",
-        "member_limit": None, "used_by_member": "0.00", "remaining_for_member": None,
-        "family_limit": None, "used_by_family": "0.00", "remaining_for_family": None,
-    }  # fmt: skip
+        "benefit_code": "DENTISTRY",
+        "description": "Dentistry",
+        "member_limit": None,
+        "used_by_member": "0.00",
+        "remaining_for_member": None,
+        "family_limit": None,
+        "used_by_family": "0.00",
+        "remaining_for_family": None,
+    }
 
 
 def test_a_used_up_limit_leaves_nothing_not_less(api, family):

@@ -29,7 +29,7 @@ class Mailbox:
         self.reply: str | None = None
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
         with self._lock:
             self.sessions.add(id(session))
             if self.reply:

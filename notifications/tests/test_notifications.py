@@ -26,16 +26,19 @@ QUEUED, SENT, FAILED, REJECTED = "queued", "sent", "failed", "rejected"
 
 def queued(n: int = 1, **fields) -> list[Notification]:
     return [
-        notification_create(recipient=f"user{i}@example.com", subject=f"Subject {i}", body=f"Body {i}",
-                            enqueue=False, **fields)
+        notification_create(
+            recipient=f"user{i}@example.com", subject=f"Subject {i}", body=f"Body {i}", enqueue=False, **fields
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 def test_it_masks_addresses_wherever_they_appear():
     assert mask_email("user@example.com") == "u***@example.com"
     assert mask_email("not-an-address") == "***"
-    assert mask_emails_in("550 5.1.1 <john.doe@example.org>: no such user") == "550 5.1.1 <j***@example.org>: no such user"
+    assert (
+        mask_emails_in("550 5.1.1 <john.doe@example.org>: no such user") == "550 5.1.1 <j***@example.org>: no such user"
+    )
 
 
 @pytest.mark.parametrize(
@@ -59,8 +62,9 @@ def test_it_masks_addresses_wherever_they_appear():
         ("user@example.com", "Hi", "Body with a \x00 in it", "message contains a NUL character"),
     ],
 )
-def test_bad_input_is_refused_with_a_clear_error_and_kept_as_rejected(smtp_settings, smtp_server, recipient, subject,
-                                                                      message, reason):  # fmt: skip
+def test_bad_input_is_refused_with_a_clear_error_and_kept_as_rejected(
+    smtp_settings, smtp_server, recipient, subject, message, reason
+):
     with pytest.raises(NotificationRejected, match=reason):
         send_notification_email.delay(recipient_email=recipient, subject=subject, message=message)
     row = Notification.objects.get()
@@ -144,7 +148,9 @@ def test_backoff_grows_exponentially_with_jitter(settings):
 
 def test_a_row_held_by_another_sender_is_not_sent(smtp_settings, smtp_server):
     (row,) = queued(1)
-    Notification.objects.filter(id=row.id).update(lease_token="other", lease_until=timezone.now() + timedelta(minutes=5))
+    Notification.objects.filter(id=row.id).update(
+        lease_token="other", lease_until=timezone.now() + timedelta(minutes=5)
+    )
     assert notifications_send(ids=[row.id]).skipped == [row.id]
     Notification.objects.filter(id=row.id).update(lease_until=timezone.now() - timedelta(seconds=1))  # it crashed
     assert notifications_send(ids=[row.id]).sent == [row.id]

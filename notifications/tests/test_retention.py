@@ -18,14 +18,20 @@ PERSONAL = ("recipient", "subject", "body", "html_body", "attachments", "last_er
 
 def email(key: str, *, status: str, days_old: float) -> Notification:
     row = notification_create(
-        recipient=f"{key}@example.com", subject=f"Your claim {key}", body=f"Dear member {key}",
-        html_body=f"<p>Dear member {key}</p>", attachments=[("claims.csv", "a,b\n", "text/csv")],
-        idempotency_key=f"test:{key}", enqueue=False,
-    )  # fmt: skip
+        recipient=f"{key}@example.com",
+        subject=f"Your claim {key}",
+        body=f"Dear member {key}",
+        html_body=f"<p>Dear member {key}</p>",
+        attachments=[("claims.csv", "a,b\n", "text/csv")],
+        idempotency_key=f"test:{key}",
+        enqueue=False,
+    )
     Notification.objects.filter(id=row.id).update(
-        status=status, created_at=timezone.now() - timedelta(days=days_old), message_id=f"<{key}@medaid.localhost>",
+        status=status,
+        created_at=timezone.now() - timedelta(days=days_old),
+        message_id=f"<{key}@medaid.localhost>",
         last_error="550 no such user <someone@example.com>" if status == "failed" else "",
-    )  # fmt: skip
+    )
     return row
 
 
@@ -59,8 +65,9 @@ def test_finished_emails_past_the_retention_lose_their_personal_data_and_keep_th
     assert Notification.objects.count() == 5
 
     # Why the row stays: its key still promises "one e-mail per key, ever".
-    again = notification_create(recipient="old-sent@example.com", subject="s", body="b", idempotency_key="test:old-sent",
-                                enqueue=False)  # fmt: skip
+    again = notification_create(
+        recipient="old-sent@example.com", subject="s", body="b", idempotency_key="test:old-sent", enqueue=False
+    )
     assert again.id == old[0].id and Notification.objects.count() == 5
 
     # A blanked failed e-mail cannot be sent again: there is no address left (the admin's "send again").

@@ -50,7 +50,11 @@ def test_the_seeds_call_delivers_one_message_and_shows_no_personal_data(start_wo
     row = Notification.objects.get()
     assert summary == {"notification_id": row.id, "status": "sent", "recipient": "u***@example.com", "attempts": 1}
     (message,) = smtp_server.mailbox.messages()
-    assert (message["To"], message["Subject"], message["From"]) == (ADDRESS, "Claim Approved", settings.DEFAULT_FROM_EMAIL)
+    assert (message["To"], message["Subject"], message["From"]) == (
+        ADDRESS,
+        "Claim Approved",
+        settings.DEFAULT_FROM_EMAIL,
+    )
     assert message.get_content().strip() == BODY and message["Message-ID"] == row.message_id
     # The row holds the address and body; the message, the stored result and the worker log do not.
     assert published and all(ADDRESS not in body and BODY not in body for body in published)
@@ -86,8 +90,9 @@ def test_a_5xx_reply_fails_without_retrying(start_worker, smtp_server):
 def test_a_worker_killed_after_the_send_but_before_the_ack_does_not_send_again(start_worker, smtp_server, tmp_path):
     marker = tmp_path / "killed"
     env = {**smtp_server.env, **short_lease_env()}
-    first = start_worker("doomed", env={**env, "TEST_KILL_AFTER_TASK": send_notification_email.name,
-                                        "TEST_KILL_MARKER": str(marker)})  # fmt: skip
+    first = start_worker(
+        "doomed", env={**env, "TEST_KILL_AFTER_TASK": send_notification_email.name, "TEST_KILL_MARKER": str(marker)}
+    )
     result = send_notification_email.delay(recipient_email=ADDRESS, subject="Claim Approved", message=BODY)
     wait_until(marker.exists, 30, "the worker sent the e-mail and was killed")
     first.wait_exit(10)

@@ -108,8 +108,15 @@ def day_of_claims(db):
         ("500", "500", "0", "500"),
         [("approved", "PAID", "500")],
     )
-    make_claim(on_classic, gp.practice_number, at(d0, 23, 59, 59), None, "pending", ("50", "0", "0", "0"),
-               [("pending", "", "50")])  # fmt: skip
+    make_claim(
+        on_classic,
+        gp.practice_number,
+        at(d0, 23, 59, 59),
+        None,
+        "pending",
+        ("50", "0", "0", "0"),
+        [("pending", "", "50")],
+    )
     BulkClaimJob.objects.filter(pk=BulkClaimJob.objects.create(total=3).pk).update(created_at=at(d0, 9))
     BulkClaimJob.objects.filter(pk=BulkClaimJob.objects.create(total=7).pk).update(created_at=at(before, 9))
     return {"classic": classic, "saver": saver}
@@ -181,8 +188,11 @@ def test_the_report_row_carries_the_headline_figures(day_of_claims):
     assert (report.claims_received, report.claims_decided) == (5, 4)
     assert (report.approved, report.partially_approved, report.rejected) == (1, 1, 2)
     assert (report.submitted_total, report.eligible_total, report.copay_total, report.benefit_total) == (
-        Decimal("1750.00"), Decimal("1200.00"), Decimal("80.00"), Decimal("1120.00"),
-    )  # fmt: skip
+        Decimal("1750.00"),
+        Decimal("1200.00"),
+        Decimal("80.00"),
+        Decimal("1120.00"),
+    )
     assert (report.avg_decision_seconds, report.p95_decision_seconds, report.bulk_jobs) == (2860, 7200, 1)
     report.refresh_from_db()
     assert report.content == report_figures(day=DAY)  # JSON round trip keeps every figure

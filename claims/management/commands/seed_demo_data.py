@@ -24,10 +24,15 @@ class Command(BaseCommand):
         parser.add_argument("--members", type=int, default=200, help="members, dependants included (default 200)")
         parser.add_argument("--claims", type=int, default=1000, help="pending claims (default 1000)")
         parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-        parser.add_argument("--today", type=date.fromisoformat, default=None,
-                            help="the day the data is dated from, YYYY-MM-DD (default today, UTC)")  # fmt: skip
-        parser.add_argument("--if-empty", action="store_true",
-                            help="do nothing if the database already has a scheme (for `make run`)")  # fmt: skip
+        parser.add_argument(
+            "--today",
+            type=date.fromisoformat,
+            default=None,
+            help="the day the data is dated from, YYYY-MM-DD (default today, UTC)",
+        )
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing if the database already has a scheme (for `make run`)"
+        )
 
     def handle(self, *args, **options):
         members, claims = options["members"], options["claims"]

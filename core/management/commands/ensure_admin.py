@@ -31,9 +31,7 @@ class Command(BaseCommand):
             password = secrets.token_urlsafe(12)
         try:
             with transaction.atomic():
-                user_model._default_manager.create_superuser(
-                    username=username, email=email, password=password
-                )
+                user_model._default_manager.create_superuser(username=username, email=email, password=password)
         except IntegrityError:  # another ensure_admin created it between our check and our insert
             self.stdout.write(f"Superuser {username!r} already exists: nothing changed.")
             return
@@ -47,7 +45,5 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(
-                self.style.SUCCESS(
-                    f"Created superuser {username!r} (password from DJANGO_SUPERUSER_PASSWORD)"
-                )
+                self.style.SUCCESS(f"Created superuser {username!r} (password from DJANGO_SUPERUSER_PASSWORD)")
             )

@@ -22,8 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for workers to answer")
 
     def handle(self, *args, **options):
-        summary = run_health_checks(ping_workers=not options["no_workers"], ping_timeout=options["timeout"],
-                                    store=False)  # fmt: skip
+        summary = run_health_checks(
+            ping_workers=not options["no_workers"], ping_timeout=options["timeout"], store=False
+        )
         components = components_of(summary)
         if options["json"]:
             self.stdout.write(json.dumps({"healthy": summary["healthy"], "components": components}, indent=2))

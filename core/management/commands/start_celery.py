@@ -48,9 +48,7 @@ def build_commands(
     if worker_only and beat_only:
         raise CommandError("--worker-only and --beat-only are mutually exclusive (give neither to run both)")
     if beat_only and (concurrency is not None or queues is not None):
-        raise CommandError(
-            "--concurrency and --queues are worker options; they make no sense with --beat-only"
-        )
+        raise CommandError("--concurrency and --queues are worker options; they make no sense with --beat-only")
     if concurrency is not None and concurrency < 1:
         raise CommandError(f"--concurrency must be a positive integer, got {concurrency}")
     if loglevel.lower() not in LOG_LEVELS:
@@ -183,16 +181,14 @@ class Command(BaseCommand):
                 proc = subprocess.Popen(
                     [*celery_executable(), *argv[1:]],
                     process_group=0,
-                    preexec_fn=die_with_parent_on_linux(os.getpid()),  # noqa: PLW1509 - no threads here
+                    preexec_fn=die_with_parent_on_linux(os.getpid()),  # no threads here
                 )
                 children[role] = proc
                 logger.info("Started celery %s (pid %s)", role, proc.pid)
             exited = first_exit(children, stop_requested)
             if exited:
                 role, code = exited
-                logger.error(
-                    "celery %s exited on its own with code %s: stopping the others", role, describe_exit(code)
-                )
+                logger.error("celery %s exited on its own with code %s: stopping the others", role, describe_exit(code))
         finally:
             stop_children(children)
             for sig, handler in previous.items():
