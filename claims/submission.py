@@ -1,6 +1,6 @@
 """Claim submission: store claims as the provider sent them, for the adjudication to decide later.
 
-The shape of a claim is checked by the API's serializer (claims/api.py); this module checks what only
+The shape of a claim is checked by the API's serializer (claims/api/claims.py); this module checks what only
 the database can tell (the member exists, the claim number is new) and writes each claim with its
 lines in one transaction. What the adjudication judges (an unknown practice number, a malformed
 ICD-10 code, a service date after receipt) is stored as given and rejected there, with a reason code.

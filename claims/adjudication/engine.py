@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -46,20 +46,15 @@ class Outcome:
     partially_approved: int = 0
     rejected: int = 0
     already_decided: int = 0
-    decisions: list = field(default_factory=list, repr=False)
-
-    def add(self, other: Outcome) -> None:
-        for name in ("adjudicated", "approved", "partially_approved", "rejected", "already_decided"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def adjudicate_claims(claim_ids: Iterable[int], *, job_id: int | None = None, keep_decisions: bool = False) -> Outcome:
+def adjudicate_claims(claim_ids: Iterable[int], *, job_id: int | None = None) -> Outcome:
     """Decide the claims among `claim_ids` that are still pending; the others are counted, not touched."""
     with transaction.atomic():
-        return adjudicate_claims_in_transaction(list(claim_ids), job_id=job_id, keep_decisions=keep_decisions)
+        return adjudicate_claims_in_transaction(list(claim_ids), job_id=job_id)
 
 
-def adjudicate_claims_in_transaction(claim_ids: list[int], *, job_id=None, keep_decisions=False) -> Outcome:
+def adjudicate_claims_in_transaction(claim_ids: list[int], *, job_id=None) -> Outcome:
     outcome = Outcome()
     families = _lock_families(claim_ids)
     claims, decided = _pending_claims(claim_ids)
@@ -81,8 +76,6 @@ def adjudicate_claims_in_transaction(claim_ids: list[int], *, job_id=None, keep_
     outcome.adjudicated = len(decisions)
     for decision in decisions:
         setattr(outcome, decision.status, getattr(outcome, decision.status) + 1)
-    if keep_decisions:
-        outcome.decisions = decisions
     return outcome
 
 
