@@ -20,7 +20,7 @@ from claims.models import BulkClaimJob, Claim, TariffCode
 from core.cache import KINDS, read_through, reference_invalidate, register_kind
 from members.cache import active_plans, plans_get
 from members.models import Member
-from providers.cache import provider_registry
+from providers.cache import provider_periods, provider_registry
 from providers.models import Provider
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "dashboard_figures",
     "plans_get",
     "price_list",
+    "provider_periods",
     "provider_registry",
     "reference_invalidate",
     "tariffs_valid_on",

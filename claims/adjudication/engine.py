@@ -28,7 +28,7 @@ from claims.hooks import claim_decisions_announce
 from claims.models import BenefitLedger, Claim, ClaimLine, PreAuthorisation, TariffCode
 from core.db import insert_rows, update_rows
 from members.models import Member, MembershipPeriod, WaitingPeriod
-from providers.models import Provider, ProviderStatusPeriod
+from providers.models import Provider
 
 from . import rules
 from .rules import ACCEPTED_CLAIM_STATUSES, ClaimIn, LineIn, Reference, Usage
@@ -161,13 +161,11 @@ def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Referenc
                 "practice_number", "status"
             )
         )
-    provider_periods: dict[str, list[rules.ProviderPeriod]] = defaultdict(list)
-    for number, *rest in (
-        ProviderStatusPeriod.objects.filter(provider__practice_number__in=numbers)
-        .order_by("provider_id", "valid_from")
-        .values_list("provider__practice_number", "valid_from", "valid_to", "status")
-    ):
-        provider_periods[number].append(rules.ProviderPeriod(*rest))
+    every_period = reference_cache.provider_periods()  # status periods are reference data: cached
+    provider_periods = {
+        number: [rules.ProviderPeriod(*period) for period in every_period[number]]
+        for number in numbers & every_period.keys()
+    }
     waiting: dict[int, list[rules.WaitingPeriod]] = defaultdict(list)
     periods = WaitingPeriod.objects.filter(member_id__in_ids=member_ids).order_by("start", "id")
     for member_id, *rest in periods.values_list("member_id", "kind", "icd10_prefix", "benefit_code", "start", "end"):

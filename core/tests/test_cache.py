@@ -82,9 +82,10 @@ def pending_claims(scheme, n: int = 3) -> list[int]:
 
 def test_warm_up_writes_a_generation_of_every_kind_and_says_what_it_wrote(scheme):
     result = cache_warmup()  # called directly, as the seed's example does
-    # 2 plans in effect + their id list; the whole price list + today's; the registry; the dashboard
-    assert result["kinds"] == {"plans": 3, "tariffs": 2, "providers": 1, "dashboard": 1}
-    assert result["keys"] == 7 and result["duration_ms"] >= 0 and result["skipped_changed_meanwhile"] == []
+    # 2 plans in effect + their id list; the whole price list + today's; the registry and the status
+    # periods; the dashboard
+    assert result["kinds"] == {"plans": 3, "tariffs": 2, "providers": 2, "dashboard": 1}
+    assert result["keys"] == 8 and result["duration_ms"] >= 0 and result["skipped_changed_meanwhile"] == []
     assert all(reference.generations().values())
     assert reference_data.provider_registry() == {"0100001": "active", "0100002": "suspended"}
     assert reference_data.price_list()["0191"] == [(LONG_AGO, None, Decimal("250.00"), "GP")]
@@ -106,8 +107,9 @@ def test_after_warm_up_adjudicating_a_chunk_reads_no_reference_data_from_the_dat
     cold_ids, warm_ids = pending_claims(scheme), pending_claims(scheme)
     with CaptureQueriesContext(connection) as cold:
         adjudicate_claims(cold_ids)
-    # plan + benefits of the plan it missed, the price list, the provider registry: read once, then cached
-    assert len(reference_queries(cold)) == 4
+    # plan + benefits of the plan it missed, the price list, the provider registry and the providers'
+    # status periods: read once, then cached
+    assert len(reference_queries(cold)) == 5
 
     forget_reference_keys()
     cache_warmup()
@@ -211,7 +213,7 @@ def test_cleanup_on_redis_deletes_superseded_generations_with_scan_never_a_live_
     stats = client.info("commandstats")
     result = cleanup_expired_cache()["steps"]["cache"]  # the daily cleanup's cache step
     after = client.info("commandstats")
-    assert result == {"backend": "redis", "deleted": 7, "duration_ms": result["duration_ms"]}
+    assert result == {"backend": "redis", "deleted": 8, "duration_ms": result["duration_ms"]}
     assert after.get("cmdstat_keys", {}).get("calls") == stats.get("cmdstat_keys", {}).get("calls")
     assert after["cmdstat_scan"]["calls"] > stats.get("cmdstat_scan", {}).get("calls", 0)
     assert not client.exists(cache.make_key(reference.data_key("providers", stale["providers"], "registry")))
@@ -224,7 +226,7 @@ def test_cleanup_on_redis_deletes_superseded_generations_with_scan_never_a_live_
 def test_warm_up_and_cleanup_run_on_a_worker_of_the_cache_queue(start_worker, scheme):
     start_worker("cache", queues="cache")
     warmed = cache_warmup.delay().get(timeout=60)
-    assert warmed["keys"] == 7
+    assert warmed["keys"] == 8
     assert cleanup_expired_cache.delay().get(timeout=60)["steps"]["cache"]["deleted"] >= 0
     assert reference_data.provider_registry()["0100002"] == "suspended"
 
