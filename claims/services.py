@@ -29,7 +29,6 @@ from claims.adjudication.engine import Outcome, adjudicate_claims_in_transaction
 from claims.models import BulkClaimChunk, BulkClaimJob, Claim
 from core.enqueue import task_named  # services never import tasks: tasks import services
 from core.transient import TRANSIENT_ERRORS
-from members.models import Member
 
 logger = logging.getLogger(__name__)
 
@@ -183,19 +182,11 @@ def _job_planned(job_id: int) -> BulkClaimJob:
 
 
 def _claim_families(ids: list[int]):
-    """(id, member, principal, status) of each existing claim among `ids`."""
-    if connection.vendor == "postgresql":
-        # One array parameter: 100,000 IN-list placeholders cost seconds in psycopg's client-side binding.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT c.id, c.member_id, m.principal_id, c.status FROM {Claim._meta.db_table} c "
-                f"JOIN {Member._meta.db_table} m ON m.id = c.member_id WHERE c.id = ANY(%s::bigint[])",
-                ["{" + ",".join(map(str, ids)) + "}"],
-            )
-            yield from cursor.fetchall()
-        return
-    for start in range(0, len(ids), ID_BATCH):
-        yield from Claim.objects.filter(id__in=ids[start : start + ID_BATCH]).values_list(
+    """(id, member, principal, status) of each existing claim among `ids`: one array parameter on
+    PostgreSQL (`in_ids`, core/lookups.py), batches below SQLite's bound-variable limit elsewhere."""
+    batch = max(len(ids), 1) if connection.vendor == "postgresql" else ID_BATCH
+    for start in range(0, len(ids), batch):
+        yield from Claim.objects.filter(id__in_ids=ids[start : start + batch]).values_list(
             "id", "member_id", "member__principal_id", "status"
         )
 
