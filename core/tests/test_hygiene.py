@@ -175,7 +175,8 @@ def test_a_million_expired_results_are_cleaned_in_bounded_memory_and_short_state
     seeded = time.perf_counter() - started
 
     # A short budget: it stops between two batches and says what is left; nothing is cut mid-statement.
-    partial = task_results_prune(deadline=time.monotonic() + 1.0)
+    # 0.1 s: on a quiet machine PostgreSQL deletes the whole million within a one-second budget.
+    partial = task_results_prune(deadline=time.monotonic() + 0.1)
     assert partial["complete"] is False and partial["left"] > 0
     assert partial["task_results"] + partial["left"] == 1_000_000
 
