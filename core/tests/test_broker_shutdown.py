@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+from django.conf import settings  # noqa: F401 - read by the skipif condition
 
 from conftest import broker_kind, wait_until
 from core.broker import SHUTDOWN_EXIT_CODE
@@ -41,8 +42,13 @@ def wait_timed(worker, signalled: float) -> tuple[float, int]:
 
 
 # The bound is the same code on every broker; on Redis, where Celery's own race still makes about 4 in 20
-# shutdowns wait for it (README), the test only costs the suite's time, so it runs on django:// only.
-@pytest.mark.skipif("broker_kind() != 'django'", reason="the bound is broker-agnostic; measured on django://")
+# shutdowns wait for it (README), the test only costs the suite's time, so it runs on django:// only, and
+# there on PostgreSQL (run 3), whose transport also holds a LISTEN connection to close: 31 s of the
+# suite's 25-minute budget once, not twice.
+@pytest.mark.skipif(
+    "broker_kind() != 'django' or not settings.DATABASES['default']['ENGINE'].endswith('postgresql')",
+    reason="the bound is broker-agnostic; measured on django:// over PostgreSQL (run 3)",
+)
 def test_twenty_warm_shutdowns_under_load_none_hangs(start_worker, record_file):
     """Two workers at a time, each with two pool processes and four prefetched messages per process,
     SIGTERM while they are busy with a stream of short tasks; ten rounds."""
