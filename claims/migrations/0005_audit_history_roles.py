@@ -9,8 +9,9 @@ they do not open anything.
 
 import importlib
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from core.migration_grants import groups_grant, permissions_create
 
 AUDITED_APPS = ("claims", "members", "providers")
 
@@ -18,27 +19,22 @@ AUDITED_APPS = ("claims", "members", "providers")
 def grant(apps, schema_editor):
     using = schema_editor.connection.alias
     roles = importlib.import_module("core.migrations.0005_roles")
-    for label in AUDITED_APPS:  # permissions are otherwise made after every migration (post_migrate)
-        app_config = apps.get_app_config(label)
-        stub = getattr(app_config, "models_module", None) is None
-        if stub:
-            app_config.models_module = True
-        create_permissions(app_config, verbosity=0, using=using, apps=apps)
-        if stub:
-            app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
+    permissions_create(apps, using, AUDITED_APPS)  # permissions are otherwise made after every migration
     Permission = apps.get_model("auth", "Permission")
-    for name, grants in roles.ROLES.items():
-        group = Group.objects.using(using).filter(name=name).first()
-        if group is None:
-            continue
-        for app_label, model, actions in grants:
-            if model != "*" or app_label not in AUDITED_APPS:
-                continue
-            history = Permission.objects.using(using).filter(
-                content_type__app_label=app_label, content_type__model__startswith="historical"
-            )
-            group.permissions.add(*[p for p in history if p.codename.split("_", 1)[0] in actions])
+    history = list(  # (app_label, codename) of every history model's permission
+        Permission.objects.using(using)
+        .filter(content_type__app_label__in=AUDITED_APPS, content_type__model__startswith="historical")
+        .values_list("content_type__app_label", "codename")
+    )
+    grants = {}
+    for name, role_grants in roles.ROLES.items():
+        whole_apps = {app: actions for app, model, actions in role_grants if model == "*" and app in AUDITED_APPS}
+        grants[name] = [
+            (app, codename)
+            for app, codename in history
+            if app in whole_apps and codename.split("_", 1)[0] in whole_apps[app]
+        ]
+    groups_grant(apps, using, grants)
 
 
 class Migration(migrations.Migration):

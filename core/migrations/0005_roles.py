@@ -1,13 +1,14 @@
 """The roles (issue 10): Django groups with the model permissions each needs; the admin and the API read them.
 
 Permissions are made by post_migrate, after every migration, so this migration makes them first
-(create_permissions per app). A group that exists already is left as it is: an admin's later edit to
+(core/migration_grants.py). A group that exists already is left as it is: an admin's later edit to
 a role survives a re-run or a new database copied from an old one. The README "Security" table says
 the same as ROLES below.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from core.migration_grants import groups_grant, permissions_create
 
 ALL = ("view", "add", "change", "delete")
 VIEW = ("view",)
@@ -52,41 +53,37 @@ ROLES["auditor"] = sorted({(app, model, VIEW) for grants in ROLES.values() for a
 APPS = {app for grants in ROLES.values() for app, _, _ in grants}
 
 
-def role_permissions(Permission, grants, using):
+def role_codenames(Permission, grants, using) -> list[tuple[str, str]]:
+    """The (app_label, codename) of each permission `grants` names, "*" read from the app's permissions."""
     found = []
     for app_label, model, actions in grants:
         for action in actions:
-            rows = Permission.objects.using(using).filter(content_type__app_label=app_label)
             if model == "*":
-                rows = rows.filter(codename__startswith=f"{action}_")
-                if not rows.exists():
+                codenames = list(
+                    Permission.objects.using(using)
+                    .filter(content_type__app_label=app_label, codename__startswith=f"{action}_")
+                    .values_list("codename", flat=True)
+                )
+                if not codenames:
                     raise LookupError(f"no {action} permission in the app {app_label}")
+                found.extend((app_label, codename) for codename in codenames)
             else:
-                rows = rows.filter(content_type__model=model, codename=f"{action}_{model}")
-                if not rows.exists():
-                    raise LookupError(f"no permission {app_label}.{action}_{model}")
-            found.extend(rows)
+                found.append((app_label, f"{action}_{model}"))  # groups_grant says which is missing
     return found
 
 
 def roles_create(apps, schema_editor):
     using = schema_editor.connection.alias
-    for label in sorted(APPS):
-        app_config = apps.get_app_config(label)
-        # A historical app config has no models module, and create_permissions skips an app without one.
-        stub = getattr(app_config, "models_module", None) is None
-        if stub:
-            app_config.models_module = True
-        create_permissions(app_config, verbosity=0, using=using, apps=apps)
-        if stub:
-            app_config.models_module = None
+    permissions_create(apps, using, sorted(APPS))
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
+    made = {}
     for name, grants in ROLES.items():
         if Group.objects.using(using).filter(name=name).exists():
             continue  # an admin may have edited it: theirs stands
-        group = Group.objects.using(using).create(name=name)
-        group.permissions.set(role_permissions(Permission, grants, using))
+        Group.objects.using(using).create(name=name)
+        made[name] = role_codenames(Permission, grants, using)
+    groups_grant(apps, using, made)  # only the groups just made, which hold nothing yet
 
 
 class Migration(migrations.Migration):

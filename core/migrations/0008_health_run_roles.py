@@ -4,25 +4,17 @@ Only added, never removed, so an admin's edit to a group stands; a group that do
 alone. A run holds component names, latencies and counts: no personal data.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from core.migration_grants import groups_grant, permissions_create
 
 READERS = ("operator", "auditor")
 
 
 def grant(apps, schema_editor):
     using = schema_editor.connection.alias
-    app_config = apps.get_app_config("core")
-    stub = getattr(app_config, "models_module", None) is None  # permissions are otherwise made after migrate
-    if stub:
-        app_config.models_module = True
-    create_permissions(app_config, verbosity=0, using=using, apps=apps)
-    if stub:
-        app_config.models_module = None
-    Permission = apps.get_model("auth", "Permission")
-    view = Permission.objects.using(using).get(content_type__app_label="core", codename="view_healthcheckrun")
-    for group in apps.get_model("auth", "Group").objects.using(using).filter(name__in=READERS):
-        group.permissions.add(view)
+    permissions_create(apps, using, ["core"])  # permissions are otherwise made after migrate
+    groups_grant(apps, using, {name: [("core", "view_healthcheckrun")] for name in READERS})
 
 
 class Migration(migrations.Migration):

@@ -210,6 +210,22 @@ def test_an_admins_edit_to_a_group_survives_and_a_missing_group_comes_back():
     assert "members.view_member" in perms("auditor")
 
 
+def test_a_grant_adds_to_the_groups_that_exist_and_names_a_missing_permission():
+    from core.migration_grants import groups_grant
+
+    operator = Group.objects.get(name="operator")
+    operator.permissions.set([Permission.objects.get(codename="view_periodictask")])
+    groups_grant(
+        global_apps,
+        connection.alias,
+        {"operator": [("core", "view_beatlock")], "no such role": [("claims", "view_claim")]},
+    )
+    assert perms("operator") == {"django_celery_beat.view_periodictask", "core.view_beatlock"}  # nothing removed
+    assert not Group.objects.filter(name="no such role").exists()
+    with pytest.raises(LookupError, match=r"claims\.view_nothing"):
+        groups_grant(global_apps, connection.alias, {"no such role": [("claims", "view_nothing")]})
+
+
 def test_an_operator_in_the_admin_sees_no_claims_or_members(client):
     user = User.objects.create_user("ops", password="x", is_staff=True)
     user.groups.set([Group.objects.get(name="operator")])

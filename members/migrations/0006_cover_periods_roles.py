@@ -8,8 +8,9 @@ admin's edit to a group stands.
 
 import importlib
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from core.migration_grants import groups_grant, permissions_create
 
 APPS = ("members", "providers")
 
@@ -17,22 +18,15 @@ APPS = ("members", "providers")
 def grant(apps, schema_editor):
     using = schema_editor.connection.alias
     roles = importlib.import_module("core.migrations.0005_roles")
-    for label in APPS:  # permissions are otherwise made after every migration (post_migrate)
-        app_config = apps.get_app_config(label)
-        stub = getattr(app_config, "models_module", None) is None
-        if stub:
-            app_config.models_module = True
-        create_permissions(app_config, verbosity=0, using=using, apps=apps)
-        if stub:
-            app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
+    permissions_create(apps, using, APPS)  # permissions are otherwise made after every migration
     Permission = apps.get_model("auth", "Permission")
-    for name, grants in roles.ROLES.items():
-        group = Group.objects.using(using).filter(name=name).first()
-        if group is None:
-            continue
-        whole_apps = [(app, model, actions) for app, model, actions in grants if app in APPS and model == "*"]
-        group.permissions.add(*roles.role_permissions(Permission, whole_apps, using))
+    whole_apps = {  # role -> its grants of a whole app of APPS
+        name: [(app, model, actions) for app, model, actions in grants if app in APPS and model == "*"]
+        for name, grants in roles.ROLES.items()
+    }
+    groups_grant(
+        apps, using, {name: roles.role_codenames(Permission, grants, using) for name, grants in whole_apps.items()}
+    )
 
 
 class Migration(migrations.Migration):
