@@ -153,6 +153,7 @@ class BulkClaimJobAdmin(ReadOnlyAdmin):
         "approved",
         "partially_approved",
         "rejected",
+        "pended",
         "already_decided",
         "not_found",
         "failed",

@@ -42,7 +42,7 @@ def load_price_list() -> dict[str, list[tuple]]:
     """Every tariff row by code, in a fixed order (when two rows could apply, the first one wins)."""
     tariffs: dict[str, list[tuple]] = defaultdict(list)
     for code, *rest in TariffCode.objects.order_by("code", "valid_from", "id").values_list(
-        "code", "valid_from", "valid_to", "unit_price", "benefit_code"
+        "code", "valid_from", "valid_to", "unit_price", "benefit_code", "requires_review"
     ):
         tariffs[code].append(tuple(rest))
     return dict(tariffs)
@@ -67,7 +67,7 @@ def load_dashboard() -> dict:
 
 
 def price_list() -> dict[str, list[tuple]]:
-    """code -> [(valid_from, valid_to, unit_price, benefit_code), ...], all validity periods."""
+    """code -> [(valid_from, valid_to, unit_price, benefit_code, requires_review), ...], all validity periods."""
     return read_through("tariffs", "all", load_price_list)
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-# (claim id, claim number, status, family id): ids and a number, no member data.
-Decision = tuple[int, str, str, int]
+# (claim id, claim number, status, family id, decision round): ids and numbers, no member data. The round is 0
+# for a first decision, n after the n-th reversal (announced only when the outcome changed).
+Decision = tuple[int, str, str, int, int]
 
 _decisions_listeners: dict[str, Callable[..., object]] = {}
 

@@ -16,7 +16,17 @@ from core.metrics.collector import PREFIX, count_by_status
 # Finished bulk jobs keep their per-job series this long after they end (long enough to see a job end),
 # so the number of series stays bounded by the jobs of a day.
 FINISHED_JOB_SECONDS = 24 * 3600
-JOB_FIELDS = ("total", "done", "approved", "partially_approved", "rejected", "already_decided", "not_found", "failed")
+JOB_FIELDS = (
+    "total",
+    "done",
+    "approved",
+    "partially_approved",
+    "rejected",
+    "pended",
+    "already_decided",
+    "not_found",
+    "failed",
+)
 
 
 def bulk_job_metrics() -> list[Metric]:

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -31,6 +32,9 @@ class TariffCode(models.Model):
     unit_price = models.DecimalField(**MONEY, validators=POSITIVE_MONEY)
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True, help_text="empty = no end")
+    requires_review = models.BooleanField(
+        default=False, help_text="a claim billing this code waits in the assessor's work queue (pended)"
+    )
     history = HistoricalRecords()  # audit trail of admin edits (issue 11); bulk writes bypass it
 
     class Meta:
@@ -95,6 +99,8 @@ class Claim(models.Model):
         APPROVED = "approved", "Approved"
         PARTIALLY_APPROVED = "partially_approved", "Partially approved"
         REJECTED = "rejected", "Rejected"
+        # Waiting for an assessor (issue 13): a line the rules flag for review (see reason_code); nothing paid yet.
+        PENDED = "pended", "Pended for review"
 
     claim_number = models.CharField(max_length=30, unique=True)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="claims")
@@ -102,17 +108,24 @@ class Claim(models.Model):
     service_date = models.DateField()
     received_at = models.DateTimeField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
-    reason_code = models.CharField(max_length=40, blank=True, help_text="claim-level rejection reason")
+    reason_code = models.CharField(
+        max_length=40, blank=True, help_text="claim-level rejection reason, or why the claim is pended"
+    )
     total_claimed = models.DecimalField(**MONEY, default=0, validators=NOT_NEGATIVE_MONEY)
     total_eligible = models.DecimalField(**MONEY, default=0, validators=NOT_NEGATIVE_MONEY)
     total_copay = models.DecimalField(**MONEY, default=0, validators=NOT_NEGATIVE_MONEY)
     total_benefit = models.DecimalField(**MONEY, default=0, validators=NOT_NEGATIVE_MONEY)
     decided_at = models.DateTimeField(null=True, blank=True)
     job = models.ForeignKey("BulkClaimJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    decision_round = models.PositiveSmallIntegerField(default=0, help_text="times the claim's decision was reversed")
     history = HistoricalRecords()  # audit trail of admin edits (issue 11); bulk writes bypass it
 
     class Meta:
         indexes = [models.Index(fields=["member", "service_date"], name="claim_member_date")]
+        permissions = [
+            ("assess_claim", "Can decide the lines of pended claims"),
+            ("reverse_claim", "Can reverse a claim's decision"),
+        ]
         # total_claimed is the lines' sum as sent, not constrained here: a line that got in around the line
         # constraint (a row older than it) is rejected by the adjudication, and refusing its claim's total
         # would fail the whole chunk it is decided in.
@@ -136,6 +149,11 @@ class ClaimLine(models.Model):
         APPROVED = "approved", "Approved"
         PARTIAL = "partial", "Partially approved"
         REJECTED = "rejected", "Rejected"
+        PENDED = "pended", "Pended for review"  # flagged by the rules; an assessor decides it
+
+    class Review(models.TextChoices):
+        APPROVE = "approve", "Approve"  # decided by the rules, without the review flags
+        REJECT = "reject", "Reject"  # rejected, ASSESSOR_REJECTED
 
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="lines")
     line_number = models.PositiveSmallIntegerField()
@@ -149,6 +167,13 @@ class ClaimLine(models.Model):
     benefit_code = models.CharField(max_length=20, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
     reason_codes = models.CharField(max_length=200, blank=True, help_text="comma-separated, see the README")
+    # An assessor's decision on a pended claim's line (claims/assessment.py); cleared by a reversal.
+    review = models.CharField(max_length=10, choices=Review.choices, blank=True)
+    review_note = models.CharField(max_length=500, blank=True, help_text="the assessor's note")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -177,14 +202,42 @@ class ClaimLine(models.Model):
         return f"{self.claim_id}/{self.line_number}"
 
 
+class ClaimReversal(models.Model):
+    """One reversal of a claim's decision (issue 13): who, why, what the decision was and what it became."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="reversals")
+    round = models.PositiveSmallIntegerField(help_text="the claim's decision_round this reversal started")
+    reason = models.CharField(max_length=500)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reversed_at = models.DateTimeField(auto_now_add=True)
+    previous_status = models.CharField(max_length=20, choices=Claim.Status.choices)
+    previous_benefit = models.DecimalField(**MONEY)
+    # Filled when the claim is decided again; the member is e-mailed only when the outcome changed.
+    new_status = models.CharField(max_length=20, choices=Claim.Status.choices, blank=True)
+    new_benefit = models.DecimalField(**MONEY, null=True, blank=True)
+    outcome_changed = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["claim", "round"], name="reversal_unique_round")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} reversal {self.round}"
+
+
 class BenefitLedger(models.Model):
-    """Append-only benefit usage; balances are sums over it. Written with the decision, in one transaction."""
+    """Append-only benefit usage; balances are sums over it. Written with the decision, in one transaction.
+
+    A reversal (issue 13) appends, for each entry, one with the opposite amount (`reverses` the entry):
+    nothing is updated or deleted, and a line decided again gets new entries beside the old pair.
+    """
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
     family = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", help_text="the principal")
     benefit_code = models.CharField(max_length=20, choices=BenefitCode.choices)
     benefit_year = models.PositiveSmallIntegerField()
-    claim_line = models.OneToOneField(ClaimLine, on_delete=models.PROTECT, related_name="ledger_entry")
+    claim_line = models.ForeignKey(ClaimLine, on_delete=models.PROTECT, related_name="ledger_entries")
     amount = models.DecimalField(**MONEY)
     # A pre-authorisation is a budget (issue 13): what was paid against it is the sum of its entries here,
     # written in the same transaction as the benefit, so a reversing entry gives the budget back with it.
@@ -196,6 +249,10 @@ class BenefitLedger(models.Model):
         related_name="ledger_entries",
         help_text="the pre-authorisation this benefit was drawn from",
     )
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by", help_text="reversed entry"
+    )
+    reversal = models.ForeignKey(ClaimReversal, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -230,6 +287,7 @@ class BulkClaimJob(models.Model):
     approved = models.PositiveIntegerField(default=0)
     partially_approved = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    pended = models.PositiveIntegerField(default=0, help_text="left for an assessor")
     already_decided = models.PositiveIntegerField(default=0)
     not_found = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)

@@ -15,7 +15,8 @@ from members.models import BenefitCategory, Plan
 
 
 def load_plans(plan_ids: Iterable[int]) -> dict[int, dict]:
-    """Plans with their benefit categories (code, member limit, family limit, copay %, event cap, pre-auth)."""
+    """Plans with their benefit categories (code, member limit, family limit, copay %, event cap, pre-auth,
+    review threshold)."""
     fields = ("id", "code", "name", "year", "effective_from", "effective_to")
     plans = {plan["id"]: {**plan, "benefits": []} for plan in Plan.objects.filter(id__in=plan_ids).values(*fields)}
     for plan_id, *benefit in (
@@ -29,6 +30,7 @@ def load_plans(plan_ids: Iterable[int]) -> dict[int, dict]:
             "copay_percent",
             "per_event_cap",
             "requires_preauth",
+            "review_threshold",
         )
     ):
         plans[plan_id]["benefits"].append(tuple(benefit))

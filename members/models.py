@@ -68,6 +68,13 @@ class BenefitCategory(models.Model):
     )
     per_event_cap = models.DecimalField(**MONEY, null=True, blank=True, validators=NOT_NEGATIVE)
     requires_preauth = models.BooleanField(default=False)
+    review_threshold = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=NOT_NEGATIVE,
+        help_text="a line claiming more than this waits for an assessor (pended); empty = never",
+    )
     history = HistoricalRecords()  # audit trail of admin edits (issue 11); bulk writes bypass it
 
     class Meta:

@@ -15,6 +15,7 @@ OUTCOMES = {
     "partially_approved": "partially approved",
     "rejected": "rejected",
     "pending": "still being assessed",
+    "pended": "still being assessed",
 }
 
 
@@ -38,6 +39,7 @@ def claim_email_contents(*, claim_ids: list[int]) -> dict[int, tuple[str, str]]:
             "total_eligible",
             "total_copay",
             "total_benefit",
+            "decision_round",
             "member__first_name",
             "member__last_name",
             "member__principal__first_name",

@@ -31,6 +31,12 @@ CLAIM_SUBJECTS = {
     "partially_approved": "Your claim {number} was partially approved",
     "rejected": "Your claim {number} was rejected",
 }
+# A decision that replaces a reversed one with a different outcome (issue 13).
+CLAIM_SUBJECTS_CHANGED = {
+    "approved": "The decision on your claim {number} has changed: approved",
+    "partially_approved": "The decision on your claim {number} has changed: partially approved",
+    "rejected": "The decision on your claim {number} has changed: rejected",
+}
 
 
 def notification_create(
@@ -82,17 +88,19 @@ def notification_create(
     return notification
 
 
-def claim_decision_notifications_create(*, decisions: list[tuple[int, str, str, int]]) -> int:
+def claim_decision_notifications_create(*, decisions: list[tuple[int, str, str, int, int]]) -> int:
     """One e-mail per decided claim to the principal member, in the decision's transaction; sent after commit.
 
-    `decisions` are (claim id, claim number, status, family id). The body is rendered when it is sent
+    `decisions` are (claim id, claim number, status, family id, decision round). Round 0 is the first
+    decision (key `claim-decision:<id>`); a later round is a decision after a reversal that changed the
+    outcome (key `claim-decision:<id>:<round>`, so it is a new e-mail, sent once). The body is rendered when it is sent
     (rendering 100,000 templates inside the adjudication transaction would slow every chunk); a family
     whose principal has no e-mail address gets none. Returns how many were created.
     """
     if not decisions:
         return 0
     emails = dict(
-        Member.objects.filter(id__in_ids=sorted({family for *_, family in decisions})).values_list("id", "email")
+        Member.objects.filter(id__in_ids=sorted({decision[3] for decision in decisions})).values_list("id", "email")
     )
     # One check per family address, not per claim (a family has many claims in a bulk chunk).
     problems = {
@@ -101,14 +109,15 @@ def claim_decision_notifications_create(*, decisions: list[tuple[int, str, str, 
         if email
     }
     rows = []  # (key, recipient, subject, claim id, status, error)
-    for claim_id, number, status, family in decisions:
+    for claim_id, number, status, family, round_ in decisions:
         recipient = emails.get(family) or ""
         if not recipient:
             continue
         problem = problems[family]
-        subject = CLAIM_SUBJECTS[status].format(number=number)
+        subject = (CLAIM_SUBJECTS_CHANGED if round_ else CLAIM_SUBJECTS)[status].format(number=number)
         state = Notification.Status.REJECTED if problem else QUEUED
-        rows.append((f"claim-decision:{claim_id}", recipient, subject, claim_id, state, problem or ""))
+        key = f"claim-decision:{claim_id}:{round_}" if round_ else f"claim-decision:{claim_id}"
+        rows.append((key, recipient, subject, claim_id, state, problem or ""))
     _insert_claim_notifications(rows)
     claim_ids = [row[3] for row in rows if row[4] == QUEUED]
     # robust: a broker that is down at this moment must not make the committed decisions look failed;

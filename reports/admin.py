@@ -30,6 +30,7 @@ class DailyReportAdmin(admin.ModelAdmin):
         "approved",
         "partially_approved",
         "rejected",
+        "pended",
         "benefit_total",
         "p95_decision_seconds",
         "bulk_jobs",

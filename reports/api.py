@@ -24,6 +24,7 @@ HEADLINE = (
     "approved",
     "partially_approved",
     "rejected",
+    "pended",
     "submitted_total",
     "eligible_total",
     "copay_total",

@@ -15,6 +15,7 @@ class DailyReport(models.Model):
     approved = models.PositiveIntegerField(default=0)
     partially_approved = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    pended = models.PositiveIntegerField(default=0, help_text="claims left for an assessor that day")
     submitted_total = models.DecimalField(**MONEY, default=0, help_text="claimed on the claims decided")
     eligible_total = models.DecimalField(**MONEY, default=0)
     copay_total = models.DecimalField(**MONEY, default=0)

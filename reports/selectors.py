@@ -22,7 +22,8 @@ from members.models import Plan
 from providers.models import Provider
 
 ZERO = Decimal("0.00")
-OUTCOMES = (Claim.Status.APPROVED, Claim.Status.PARTIALLY_APPROVED, Claim.Status.REJECTED)
+# Pended claims (issue 13) are counted on the day the rules pended them, until an assessor decides them.
+OUTCOMES = (Claim.Status.APPROVED, Claim.Status.PARTIALLY_APPROVED, Claim.Status.REJECTED, Claim.Status.PENDED)
 AMOUNTS = ("submitted", "eligible", "copay", "benefit")
 TOP_REASONS = 10
 TOP_PROVIDERS = 10

@@ -30,6 +30,7 @@ def daily_report_generate(*, day: date) -> DailyReport:
         "approved": outcomes["approved"]["claims"],
         "partially_approved": outcomes["partially_approved"]["claims"],
         "rejected": outcomes["rejected"]["claims"],
+        "pended": outcomes["pended"]["claims"],
         "submitted_total": Decimal(totals["submitted"]),
         "eligible_total": Decimal(totals["eligible"]),
         "copay_total": Decimal(totals["copay"]),
@@ -89,7 +90,8 @@ def report_text(*, report: DailyReport) -> str:
         "",
         f"Received: {report.claims_received} claims, {figures['received']['submitted']} submitted",
         f"Decided: {report.claims_decided} claims: {report.approved} approved, "
-        f"{report.partially_approved} partially approved, {report.rejected} rejected",
+        f"{report.partially_approved} partially approved, {report.rejected} rejected, "
+        f"{report.pended} pended for an assessor",
         f"Submitted {report.submitted_total}, eligible {report.eligible_total}, co-payment {report.copay_total}, "
         f"benefit {report.benefit_total}",
         f"Receipt to decision: average {_or_dash(report.avg_decision_seconds)} s, "

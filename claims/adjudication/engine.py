@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from claims import cache as reference_cache
 from claims.hooks import claim_decisions_announce
-from claims.models import BenefitLedger, Claim, ClaimLine, PreAuthorisation, TariffCode
+from claims.models import BenefitLedger, Claim, ClaimLine, ClaimReversal, PreAuthorisation, TariffCode
 from core.db import insert_rows, update_rows
 from members.models import Member, MembershipPeriod, WaitingPeriod
 from providers.models import Provider
@@ -45,6 +45,7 @@ class Outcome:
     approved: int = 0
     partially_approved: int = 0
     rejected: int = 0
+    pended: int = 0  # left for an assessor (issue 13)
     already_decided: int = 0
 
 
@@ -56,8 +57,8 @@ def adjudicate_claims(claim_ids: Iterable[int], *, job_id: int | None = None) ->
 
 def adjudicate_claims_in_transaction(claim_ids: list[int], *, job_id=None) -> Outcome:
     outcome = Outcome()
-    families = _lock_families(claim_ids)
-    claims, decided = _pending_claims(claim_ids)
+    families = families_lock(claim_ids)
+    claims, decided, rounds = _pending_claims(claim_ids)
     outcome.already_decided = decided
     if not claims:
         return outcome
@@ -70,8 +71,16 @@ def adjudicate_claims_in_transaction(claim_ids: list[int], *, job_id=None) -> Ou
     claimed = {claim.id: sum((line.claimed for line in claim.lines), rules.ZERO) for claim in claims}
     write_decisions(decisions, claimed=claimed, job_id=job_id)
     numbers = {claim.id: claim.claim_number for claim in claims}
+    # A pended claim is not decided yet: its e-mail goes when an assessor has decided it. A claim decided
+    # again after a reversal is announced only if its outcome changed (its e-mail has the round in its key).
+    announced = [d for d in decisions if d.status != rules.CLAIM_PENDED]
+    unchanged = _reversals_settle([d for d in announced if rounds.get(d.claim_id)])
     claim_decisions_announce(  # the decision e-mails (notifications registers itself)
-        decisions=[(d.claim_id, numbers[d.claim_id], d.status, d.family_id or d.member_id) for d in decisions]
+        decisions=[
+            (d.claim_id, numbers[d.claim_id], d.status, d.family_id or d.member_id, rounds.get(d.claim_id, 0))
+            for d in announced
+            if d.claim_id not in unchanged
+        ]
     )
     outcome.adjudicated = len(decisions)
     for decision in decisions:
@@ -79,10 +88,37 @@ def adjudicate_claims_in_transaction(claim_ids: list[int], *, job_id=None) -> Ou
     return outcome
 
 
+def _reversals_settle(decisions: list[rules.ClaimDecision]) -> set[int]:
+    """Record what each reversed claim became on its open reversal; the claims whose outcome did not change
+    (same status, same benefit): their member was told that outcome already."""
+    if not decisions:
+        return set()
+    open_reversals = {
+        claim_id: (reversal_id, status, benefit)
+        for reversal_id, claim_id, status, benefit in ClaimReversal.objects.filter(
+            claim_id__in_ids=[d.claim_id for d in decisions], new_status=""
+        ).values_list("id", "claim_id", "previous_status", "previous_benefit")
+    }
+    unchanged, rows = set(), []
+    for decision in decisions:
+        if decision.claim_id not in open_reversals:
+            continue
+        reversal_id, status, benefit = open_reversals[decision.claim_id]
+        new_benefit = decision.totals[2]
+        changed = (status, benefit) != (decision.status, new_benefit)
+        if not changed:
+            unchanged.add(decision.claim_id)
+        rows.append((decision.status, new_benefit, changed, reversal_id))
+    update_rows(ClaimReversal, ("new_status", "new_benefit", "outcome_changed"), rows)
+    return unchanged
+
+
 # --- reading ------------------------------------------------------------------------------------
 
 
-def _lock_families(claim_ids: list[int]) -> list[int]:
+def families_lock(claim_ids: list[int]) -> list[int]:
+    """Lock the families of these claims (their principals' rows, in id order); their ids. Anything that changes
+    what a family has used (a chunk, a reversal, an assessor's decision) takes it first."""
     pairs = Claim.objects.filter(id__in_ids=claim_ids).values_list("member_id", "member__principal_id")
     families = sorted({principal or member for member, principal in pairs})
     if connection.vendor == "postgresql" and families:
@@ -91,16 +127,26 @@ def _lock_families(claim_ids: list[int]) -> list[int]:
     return families
 
 
-def _pending_claims(claim_ids: list[int]) -> tuple[list[ClaimIn], int]:
-    """The claims still pending (read after the family lock), and how many others were already decided."""
+def _pending_claims(claim_ids: list[int]) -> tuple[list[ClaimIn], int, dict[int, int]]:
+    """The claims still pending (read after the family lock), how many others were already decided (or pended),
+    and the decision round of those reversed before (claim id -> round, only where it is not 0)."""
     rows = list(
         Claim.objects.filter(id__in_ids=claim_ids).values_list(
-            "status", "id", "claim_number", "member_id", "practice_number", "service_date", "received_at"
+            "status",
+            "decision_round",
+            "id",
+            "claim_number",
+            "member_id",
+            "practice_number",
+            "service_date",
+            "received_at",
         )
     )
-    pending = [row[1:] for row in rows if row[0] == PENDING]
+    pending = [row[2:] for row in rows if row[0] == PENDING]
+    rounds = {row[2]: row[1] for row in rows if row[0] == PENDING and row[1]}
     lines = _lines_by_claim([row[0] for row in pending])
-    return [ClaimIn(*row, lines=tuple(lines.get(row[0], ()))) for row in pending], len(rows) - len(pending)
+    claims = [ClaimIn(*row, lines=tuple(lines.get(row[0], ()))) for row in pending]
+    return claims, len(rows) - len(pending), rounds
 
 
 def _lines_by_claim(claim_ids: list[int]) -> dict[int, list[LineIn]]:
@@ -108,7 +154,7 @@ def _lines_by_claim(claim_ids: list[int]) -> dict[int, list[LineIn]]:
     rows = (
         ClaimLine.objects.filter(claim_id__in_ids=claim_ids)
         .order_by("claim_id", "line_number")
-        .values_list("claim_id", "id", "tariff_code", "icd10_codes", "quantity", "claimed_amount")
+        .values_list("claim_id", "id", "tariff_code", "icd10_codes", "quantity", "claimed_amount", "review")
     )
     for claim_id, *line in rows:
         lines[claim_id].append(LineIn(*line))
@@ -149,7 +195,7 @@ def load_reference(claims: list[ClaimIn], families: list[int]) -> tuple[Referenc
     unknown = codes - price_list.keys()  # not in the cache: a code added since, or one no price list has
     # Ordered: when two rows could apply, the first one wins, and it must be the same one on every run.
     rows = TariffCode.objects.filter(code__in=unknown).order_by("code", "valid_from", "id")
-    columns = ("code", "valid_from", "valid_to", "unit_price", "benefit_code")
+    columns = ("code", "valid_from", "valid_to", "unit_price", "benefit_code", "requires_review")
     for code, *rest in rows.values_list(*columns) if unknown else ():
         tariffs[code].append(rules.Tariff(*rest))
     registry = reference_cache.provider_registry()
@@ -245,6 +291,7 @@ def _usage(claims: list[ClaimIn], families: list[int], member_ids: list[int], pr
         accepted_lines[claim_id].append(LineIn(*row[6:11]))
         if row[11] in PAID_LINE_OUTCOMES:
             paid_lines.add((row[2], row[3], row[4], tariff_code))  # ClaimIn.line_key, without a ClaimIn per line
+            usage.paid_services.add((row[2], row[4], tariff_code))
     usage.accepted = {ClaimIn(*row, lines=tuple(accepted_lines[row[0]])).fingerprint() for row in accepted.values()}
     # What was paid against these members' pre-authorisations, in any benefit year (an authorisation may
     # straddle one); the family lock makes this the amount left for this chunk alone.

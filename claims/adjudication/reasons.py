@@ -30,6 +30,13 @@ class Reason(StrEnum):
     # No longer given (issue 13: a pre-authorisation is a budget, PREAUTH_LIMIT_APPLIED); kept so that lines
     # decided before still read in plain words.
     PREAUTH_EXCEEDED = "PREAUTH_EXCEEDED"
+    # Pended (issue 13): a line that passed the rules above but must be seen by an assessor before it is paid;
+    # its claim waits, status `pended`, with the first line's code as the claim's reason.
+    PENDED_TARIFF_REVIEW = "PENDED_TARIFF_REVIEW"
+    PENDED_REVIEW_THRESHOLD = "PENDED_REVIEW_THRESHOLD"
+    PENDED_NEAR_DUPLICATE = "PENDED_NEAR_DUPLICATE"
+    # The assessor's decision on a pended claim's line.
+    ASSESSOR_REJECTED = "ASSESSOR_REJECTED"
     # Amounts on a line that passed the rules (several may apply; when the benefit comes to zero the line is
     # rejected and the last one is what made it zero).
     TARIFF_RATE_APPLIED = "TARIFF_RATE_APPLIED"
@@ -70,6 +77,13 @@ DESCRIPTIONS = {
     Reason.PREAUTH_MISSING: "This service needs a pre-authorisation and none was found.",
     Reason.PREAUTH_EXPIRED: "The pre-authorisation was not valid on the service date.",
     Reason.PREAUTH_EXCEEDED: "The amount was above what was pre-authorised (a decision from before budgets).",
+    Reason.PENDED_TARIFF_REVIEW: "This service is reviewed by an assessor before it is paid.",
+    Reason.PENDED_REVIEW_THRESHOLD: "The amount is above what the plan pays without an assessor's review.",
+    Reason.PENDED_NEAR_DUPLICATE: (
+        "The same service for the same member on the same day was already paid to another provider; an assessor "
+        "reviews it."
+    ),
+    Reason.ASSESSOR_REJECTED: "An assessor reviewed this line and rejected it.",
     Reason.TARIFF_RATE_APPLIED: "Paid at the scheme tariff, below the amount claimed.",
     Reason.COPAY_APPLIED: "A co-payment applies to this benefit.",
     Reason.PREAUTH_LIMIT_APPLIED: "Paid up to what remains of the pre-authorised amount.",
@@ -89,6 +103,12 @@ CLAIM_LEVEL = (
     Reason.DUPLICATE_CLAIM,
     Reason.NO_LINES,
 )
+
+# Why a claim is pended, in the order they are checked on a line.
+PENDED = (Reason.PENDED_TARIFF_REVIEW, Reason.PENDED_REVIEW_THRESHOLD, Reason.PENDED_NEAR_DUPLICATE)
+
+# Given by an assessor, never by the rules alone.
+BY_AN_ASSESSOR = (Reason.ASSESSOR_REJECTED,)
 
 # Codes no longer given, kept so that lines decided before still read in plain words.
 RETIRED = (Reason.PREAUTH_EXCEEDED,)

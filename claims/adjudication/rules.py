@@ -24,8 +24,11 @@ HUNDRED = Decimal("100")
 ICD10 = re.compile(r"^[A-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$")
 
 APPROVED, PARTIAL, REJECTED = "approved", "partial", "rejected"
+PENDED, NOT_DECIDED = "pended", "pending"  # a line flagged for an assessor; a line of a pended claim, not flagged
 CLAIM_APPROVED, CLAIM_PARTIAL, CLAIM_REJECTED = "approved", "partially_approved", "rejected"
+CLAIM_PENDED = "pended"
 ACCEPTED_CLAIM_STATUSES = (CLAIM_APPROVED, CLAIM_PARTIAL)
+REVIEW_APPROVE, REVIEW_REJECT = "approve", "reject"  # an assessor's decision on a line (ClaimLine.Review)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,7 @@ class LineIn:
     icd10_codes: str
     quantity: int
     claimed: Decimal
+    review: str = ""  # an assessor's decision: "" (none), REVIEW_APPROVE or REVIEW_REJECT
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +135,7 @@ class Benefit:
     copay_percent: Decimal
     per_event_cap: Decimal | None
     requires_preauth: bool
+    review_threshold: Decimal | None = None  # a line claiming more waits for an assessor (None: never)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +144,7 @@ class Tariff:
     valid_to: date | None
     unit_price: Decimal
     benefit_code: str
+    requires_review: bool = False  # a line billing it waits for an assessor
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +193,8 @@ class Usage:
     family: dict[tuple[int, str, int], Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
     accepted: set = field(default_factory=set)  # fingerprints of accepted claims (duplicates)
     paid_lines: set = field(default_factory=set)  # ClaimIn.line_key of every line that paid (DUPLICATE_LINE)
+    # (member, service date, tariff code) of every line that paid, whatever the provider (PENDED_NEAR_DUPLICATE).
+    paid_services: set = field(default_factory=set)
     # Benefit paid against each pre-authorisation so far (its id -> amount), whatever the benefit year.
     preauth_drawn: dict[int, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
 
@@ -237,6 +245,16 @@ def adjudicate_claim(claim: ClaimIn, ref: Reference, usage: Usage) -> ClaimDecis
         return ClaimDecision(claim.id, claim.member_id, family_id, CLAIM_REJECTED, reason, lines, year)
 
     benefits = ref.benefits.get(_plan_on(member, claim.service_date, ref), {})
+    flagged = _lines_to_review(claim, member, benefits, ref, usage)
+    if flagged:  # the claim waits for an assessor: nothing is paid, nothing counts against the limits yet
+        lines = [
+            LineDecision(line.id, PENDED, ZERO, ZERO, ZERO, flagged[line.id][1], (flagged[line.id][0],))
+            if line.id in flagged
+            else LineDecision(line.id, NOT_DECIDED, ZERO, ZERO, ZERO, "", ())
+            for line in claim.lines
+        ]
+        first = next(flagged[line.id][0] for line in claim.lines if line.id in flagged)
+        return ClaimDecision(claim.id, claim.member_id, family_id, CLAIM_PENDED, first, lines, year)
     event_used: dict[str, Decimal] = defaultdict(lambda: ZERO)  # per-event cap: per claim and benefit
     lines = [_adjudicate_line(claim, line, member, benefits, ref, usage, event_used) for line in claim.lines]
     outcomes = {line.outcome for line in lines}
@@ -316,12 +334,48 @@ def _claim_rejection(claim: ClaimIn, member: MemberInfo | None, ref: Reference, 
     return ""
 
 
-def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> LineDecision:
+def _lines_to_review(claim, member, benefits, ref, usage) -> dict[int, tuple[str, str]]:
+    """Lines an assessor must see before the claim is decided: line id -> (PENDED_* reason, benefit code).
+
+    A line is flagged only if the rules would not reject it anyway, and not once an assessor has decided
+    it. A cheap look first (most lines have no flag to raise), the full rules only for a possible one.
+    """
+    flagged = {}
+    thresholds = any(benefit.review_threshold is not None for benefit in benefits.values())
+    for line in claim.lines:
+        if line.review:
+            continue
+        near = (claim.member_id, claim.service_date, line.tariff_code) in usage.paid_services
+        if not (near or thresholds or any(t.requires_review for t in ref.tariffs.get(line.tariff_code, ()))):
+            continue
+        checked = _line_checked(claim, line, member, benefits, ref, usage)
+        if isinstance(checked, LineDecision):
+            continue  # rejected by the rules: nothing to review
+        tariff, benefit, _ = checked
+        if tariff.requires_review:
+            flagged[line.id] = (Reason.PENDED_TARIFF_REVIEW, tariff.benefit_code)
+        elif _above(line.claimed, benefit.review_threshold):
+            flagged[line.id] = (Reason.PENDED_REVIEW_THRESHOLD, tariff.benefit_code)
+        elif near:  # the same provider's would be DUPLICATE_LINE: this is another provider's
+            flagged[line.id] = (Reason.PENDED_NEAR_DUPLICATE, tariff.benefit_code)
+    return flagged
+
+
+def _above(amount, threshold) -> bool:
+    if threshold is None or not isinstance(threshold, Decimal | int) or not Decimal(threshold).is_finite():
+        return False
+    return Decimal(amount) > threshold
+
+
+def _line_checked(claim, line, member, benefits, ref, usage) -> LineDecision | tuple:
+    """The line's rejection by the rules that come before any amount, or (tariff, benefit, pre-auth or None)."""
     day = claim.service_date
 
     def rejected(reason, code=""):
         return LineDecision(line.id, REJECTED, ZERO, ZERO, ZERO, code, (reason,))
 
+    if line.review == REVIEW_REJECT:  # an assessor's decision stands
+        return rejected(Reason.ASSESSOR_REJECTED)
     # Nonsense is refused before any arithmetic, whatever path the row came in by (the database refuses it
     # too, but a row may predate the constraints or be restored from elsewhere): a quantity of 0 or an amount
     # of -100.00 must never pay, nor free limit for the claims after it.
@@ -353,16 +407,25 @@ def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> L
     waiting = _waiting_period(ref.waiting_periods.get(member.id, ()), day, diagnoses, code)
     if waiting:
         return rejected(waiting, code)
-
-    reasons = []
-    eligible = min(Decimal(line.claimed), (tariff.unit_price * line.quantity).quantize(CENT))  # > 0 from here
-    if eligible < line.claimed:
-        reasons.append(Reason.TARIFF_RATE_APPLIED)
     preauth = None
     if benefit.requires_preauth:
         problem, preauth = _preauth_for(ref.preauths.get(member.id, ()), claim, line, code, usage)
         if problem:
             return rejected(problem, code)
+    return tariff, benefit, preauth
+
+
+def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> LineDecision:
+    checked = _line_checked(claim, line, member, benefits, ref, usage)
+    if isinstance(checked, LineDecision):
+        return checked
+    tariff, benefit, preauth = checked
+    code = tariff.benefit_code
+    line_key = claim.line_key(line)
+    reasons = []
+    eligible = min(Decimal(line.claimed), (tariff.unit_price * line.quantity).quantize(CENT))  # > 0 from here
+    if eligible < line.claimed:
+        reasons.append(Reason.TARIFF_RATE_APPLIED)
 
     # Reference data is clamped, so that 0 <= copay <= eligible and 0 <= benefit <= eligible - copay: a
     # co-payment of 150 % pays nothing (not -50 %), a negative limit or cap pays nothing (and frees nothing).
@@ -382,7 +445,7 @@ def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> L
         pay = max(cap - event_used[code], ZERO)
         reasons.append(Reason.EVENT_CAP_APPLIED)
         cut = True
-    year = day.year
+    year = claim.service_date.year
     member_key, family_key = (member.id, code, year), (member.family_id, code, year)
     limit_member, limit_family = _floor(benefit.limit_member), _floor(benefit.limit_family)
     if limit_member is not None and usage.member[member_key] + pay > limit_member:
@@ -403,6 +466,7 @@ def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> L
     usage.family[family_key] += pay
     event_used[code] += pay
     usage.paid_lines.add(line_key)
+    usage.paid_services.add((claim.member_id, claim.service_date, line.tariff_code))
     preauth_id = None
     if preauth is not None:
         usage.preauth_drawn[preauth.id] += pay

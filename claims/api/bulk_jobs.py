@@ -81,6 +81,7 @@ class BulkJobSerializer(serializers.Serializer):
     approved = serializers.IntegerField()
     partially_approved = serializers.IntegerField()
     rejected = serializers.IntegerField()
+    pended = serializers.IntegerField(help_text="left for an assessor")
     already_decided = serializers.IntegerField()
     not_found = serializers.IntegerField()
     failed = serializers.IntegerField()

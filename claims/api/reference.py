@@ -35,6 +35,9 @@ class BenefitSerializer(serializers.Serializer):
     copay_percent = serializers.DecimalField(max_digits=5, decimal_places=2)
     per_event_cap = serializers.DecimalField(**MONEY, allow_null=True)
     requires_preauth = serializers.BooleanField()
+    review_threshold = serializers.DecimalField(
+        **MONEY, allow_null=True, help_text="a line claiming more waits for an assessor; null = never"
+    )
 
 
 DATE_PARAMETER = OpenApiParameter(
@@ -69,6 +72,7 @@ BENEFIT_FIELDS = (
     "copay_percent",
     "per_event_cap",
     "requires_preauth",
+    "review_threshold",
 )
 
 
@@ -95,7 +99,12 @@ class PlansApi(DeclaredQueryParams, APIView):
             {
                 **plan,
                 "benefits": [
-                    {**dict(zip(BENEFIT_FIELDS, row, strict=True)), "description": labels.get(row[0], row[0])}
+                    # A plan cached before review_threshold existed has one value fewer: it reads as None.
+                    {
+                        **dict.fromkeys(BENEFIT_FIELDS),
+                        **dict(zip(BENEFIT_FIELDS, row, strict=False)),
+                        "description": labels.get(row[0], row[0]),
+                    }
                     for row in plan["benefits"]
                 ],
             }

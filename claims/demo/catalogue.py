@@ -114,6 +114,10 @@ TARIFFS = (
     ("41010", "CT brain", B.RADIOLOGY, "5800.00", ""),
     ("43000", "MRI lumbar spine", B.RADIOLOGY, "9500.00", ""),
 )
+# Reviewed by an assessor before payment (issue 13): a line above the option's threshold for the benefit
+# (PENDED_REVIEW_THRESHOLD), a code the scheme marked for review (PENDED_TARIFF_REVIEW).
+REVIEW_THRESHOLDS = {("ESSENTIAL", B.GP): "700", ("CLASSIC", B.SPECIALIST): "1500"}
+REVIEWED_TARIFFS = ("3011",)
 # Codes that are on no price list (TARIFF_UNKNOWN): typos and made-up codes.
 UNKNOWN_TARIFFS = ("0000", "9999", "01900", "019O", "X123", "5800", "0189")
 # Diagnoses that are not well-formed ICD-10 (ICD10_INVALID).

@@ -17,6 +17,8 @@ from claims.demo.catalogue import (
     FIRST_F,
     FIRST_M,
     PLANS,
+    REVIEW_THRESHOLDS,
+    REVIEWED_TARIFFS,
     SPECIALTIES,
     SURNAMES,
     TARIFFS,
@@ -119,6 +121,8 @@ class PeopleMixin:
                         code=code, description=description, benefit_code=benefit, unit_price=current, valid_from=since
                     )
                 )
+        for row in rows:
+            row.requires_review = row.code in REVIEWED_TARIFFS
         TariffCode.objects.bulk_create(rows, batch_size=BATCH_SIZE)
         self.counts["tariff_codes"] = len(rows)
         # What the claims are priced from: the database's versions (ours, or an earlier run's).
@@ -174,6 +178,7 @@ class PeopleMixin:
                             copay_percent=row[2],
                             per_event_cap=row[3],
                             requires_preauth=preauth,
+                            review_threshold=_money(REVIEW_THRESHOLDS.get((code, benefit))),
                         )
                     )
         BenefitCategory.objects.bulk_create(categories)

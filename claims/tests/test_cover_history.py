@@ -20,6 +20,7 @@ from claims.adjudication.engine import adjudicate_claims
 from claims.adjudication.reasons import Reason
 from claims.demo import demo_data_seed
 from claims.models import BenefitLedger, Claim
+from claims.reversals import claim_reverse
 from claims.tests.factories import ClaimFactory, DependantFactory, MemberFactory, PlanFactory, ProviderFactory
 from members.models import Member, MembershipPeriod
 from members.services import family_plan_change, member_today_sync
@@ -264,7 +265,11 @@ def test_the_data_migration_gives_each_member_periods_that_decide_every_date_as_
         (date(2026, 3, 1), None, "suspended"),
     ]
     assert active.periods.count() == 1 and terminated.periods.count() == 2
-    after = decide_all([active, suspended, terminated], days)  # at another practice: no duplicates
+    claims = Claim.objects.filter(member__in=[active, suspended, terminated]).order_by("id")
+    for claim in claims:  # the same claims, decided again by the periods (issue 13: a reversal)
+        claim_reverse(claim_id=claim.id, reason="decided again by the membership periods")
+    adjudicate_claims(list(claims.values_list("id", flat=True)))
+    after = list(claims.values_list("reason_code", flat=True))
     assert after == before
     not_active = Reason.MEMBER_NOT_ACTIVE
     assert before[4:] == ["", not_active, not_active, not_active, "", "", "", not_active]

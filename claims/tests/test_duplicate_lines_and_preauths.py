@@ -137,8 +137,14 @@ def test_another_family_member_or_provider_or_day_is_not_a_duplicate():
     decide(claim(1), usage=usage)
     others = [claim(2, member=SPOUSE), claim(3, practice="1234568"), claim(4, service=SERVICE - timedelta(days=1))]
     ref = reference(providers={"1234567": "active", "1234568": "active"})
-    decisions = [decide(c, ref, usage) for c in others]  # the third meets the GP member limit, and pays the rest
-    assert all(d.lines[0].benefit > 0 and Reason.DUPLICATE_LINE not in d.lines[0].reasons for d in decisions)
+    spouse, other_provider, other_day = [decide(c, ref, usage) for c in others]
+    assert all(d.lines[0].benefit > 0 and Reason.DUPLICATE_LINE not in d.lines[0].reasons for d in (spouse, other_day))
+    # Another provider billing the same service for the same member that day is no duplicate either, but an
+    # assessor sees it before it is paid (issue 13, part 3).
+    assert (other_provider.status, other_provider.reason_code) == ("pended", Reason.PENDED_NEAR_DUPLICATE)
+    assert [(d.outcome, d.benefit, d.reasons) for d in other_provider.lines] == [
+        ("pended", 0, (Reason.PENDED_NEAR_DUPLICATE,))
+    ]
 
 
 def test_a_partially_approved_claim_resubmitted_with_its_rejected_line_corrected_pays_that_line_only():
@@ -220,7 +226,7 @@ def test_the_engine_finds_lines_paid_on_earlier_claims_and_pays_a_corrected_resu
         [("approved", D("400.00"), "PAID"), ("rejected", D("0.00"), "DUPLICATE_LINE")],
     )
     assert corrected.reason_code == "" and not Claim.objects.filter(reason_code=Reason.DUPLICATE_CLAIM).exists()
-    assert ClaimLine.objects.filter(reason_codes="DUPLICATE_LINE", ledger_entry__isnull=False).count() == 0
+    assert ClaimLine.objects.filter(reason_codes="DUPLICATE_LINE", ledger_entries__isnull=False).count() == 0
 
 
 @pytest.mark.django_db

@@ -109,11 +109,15 @@ def test_a_bulk_job_of_2000_claims_sends_one_email_per_claim(start_worker, smtp_
     ids = list(Claim.objects.values_list("id", flat=True))
     assert len(ids) == 2000
     start_worker("bulk", env=smtp_server.env, concurrency=2)
-    assert process_bulk_claims.delay(ids).get(timeout=120)["adjudicated"] == 2000
-    wait_until(lambda: smtp_server.mailbox.count >= 2000, 120, "2,000 e-mails")
+    summary = process_bulk_claims.delay(ids).get(timeout=120)
+    assert summary["adjudicated"] == 2000
+    # A pended claim (issue 13) is not decided yet: its e-mail goes when an assessor has decided it.
+    decided = Claim.objects.exclude(status="pended")
+    assert summary["pended"] == 2000 - decided.count() < 200
+    wait_until(lambda: smtp_server.mailbox.count >= decided.count(), 120, "an e-mail per decided claim")
     wait_until(lambda: not Notification.objects.filter(status="queued").exists(), 30, "every row marked")
     numbers = sorted(message["Subject"].split()[2] for message in smtp_server.mailbox.messages())
-    assert numbers == sorted(Claim.objects.values_list("claim_number", flat=True))  # one each, none twice
-    assert Notification.objects.filter(status="sent").count() == 2000
+    assert numbers == sorted(decided.values_list("claim_number", flat=True))  # one each, none twice
+    assert Notification.objects.filter(status="sent").count() == decided.count()
     batches = 2000 // settings.NOTIFICATION_BATCH_SIZE
     assert smtp_server.mailbox.connections <= (batches + 5) * settings.NOTIFICATION_SMTP_CONNECTIONS  # not one each
