@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from claims.api.bulk_jobs import BulkJobDetailApi, BulkJobsApi
 from claims.api.claims import ClaimBatchApi, ClaimDetailApi, ClaimsApi
+from claims.api.decisions import ClaimAssessmentApi, ClaimReversalApi
 from claims.api.reference import PlansApi, TariffsApi
 from core.api_docs import RedocDocsView, SwaggerDocsView
 from core.api_errors import ApiNotFound
@@ -20,6 +21,8 @@ urlpatterns = [
     path("claims/", ClaimsApi.as_view(), name="claims"),
     path("claims/batch/", ClaimBatchApi.as_view(), name="claims-batch"),  # before the detail: 'batch' is reserved
     path("claims/<str:claim_number>/", ClaimDetailApi.as_view(), name="claim-detail"),
+    path("claims/<str:claim_number>/reversal/", ClaimReversalApi.as_view(), name="claim-reversal"),
+    path("claims/<str:claim_number>/assessment/", ClaimAssessmentApi.as_view(), name="claim-assessment"),
     path("bulk-jobs/", BulkJobsApi.as_view(), name="bulk-jobs"),
     # Any segment: "abc" or "-1" gets the API's JSON 404 from the view, not Django's HTML page.
     path("bulk-jobs/<str:job_id>/", BulkJobDetailApi.as_view(), name="bulk-job-detail"),

@@ -5,21 +5,48 @@ here; a decided claim is read-only as a whole. Adjudicating goes through claims.
 service the API and the worker use.
 """
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Exists, OuterRef, Sum
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from claims.adjudication.reasons import DESCRIPTIONS
-from claims.models import BenefitLedger, BulkClaimChunk, BulkClaimJob, Claim, ClaimLine, PreAuthorisation, TariffCode
+from claims.adjudication.reasons import DESCRIPTIONS, PENDED
+from claims.assessment import claim_assess
+from claims.models import (
+    BenefitLedger,
+    BulkClaimChunk,
+    BulkClaimJob,
+    Claim,
+    ClaimLine,
+    ClaimReversal,
+    PendedClaim,
+    PreAuthorisation,
+    TariffCode,
+)
+from claims.reversals import REASON_MAX, REVERSIBLE, ClaimStateError, claim_reverse
 from claims.selectors import bulk_job_duration, bulk_job_percent_done
 from claims.services import BulkInputError, bulk_job_failed_claim_ids, bulk_job_start
 from core.admin import ReadOnlyAdmin
 from core.history_admin import AuditedAdmin
 from providers.models import Provider
 
-ADJUDICATION_LINE_FIELDS = ("eligible_amount", "copay_amount", "benefit_amount", "benefit_code", "outcome", "reasons")
+ADJUDICATION_LINE_FIELDS = (
+    "eligible_amount",
+    "copay_amount",
+    "benefit_amount",
+    "benefit_code",
+    "outcome",
+    "reasons",
+    "review",
+    "review_note",
+)
 ADJUDICATION_CLAIM_FIELDS = (
     "status",
     "reason",
@@ -29,6 +56,7 @@ ADJUDICATION_CLAIM_FIELDS = (
     "total_benefit",
     "decided_at",
     "job",
+    "decision_round",
 )
 
 
@@ -105,7 +133,7 @@ class ClaimAdmin(AuditedAdmin):  # "History": who changed what, when
     show_full_result_count = False  # no COUNT(*) over every claim on each filtered page
     ordering = ("-received_at",)
     inlines = [ClaimLineInline]
-    actions = ["adjudicate_selected"]
+    actions = ["adjudicate_selected", "reverse_selected"]
     fields = ("claim_number", "member", "practice_number", "service_date", "received_at", *ADJUDICATION_CLAIM_FIELDS)
 
     @admin.display(description="claim-level reason")
@@ -139,6 +167,209 @@ class ClaimAdmin(AuditedAdmin):  # "History": who changed what, when
 
     def has_adjudicate_permission(self, request):
         return request.user.has_perm("claims.add_bulkclaimjob")
+
+    @admin.action(description="Reverse the decisions of selected claims", permissions=["reverse"])
+    def reverse_selected(self, request, queryset):
+        """Asks for a reason first (an intermediate page, as Django's delete action does), then reverses each
+        decided claim; the others are named and left alone."""
+        claims = list(queryset.order_by("id"))
+        form = ReversalForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            done, changed, refused = 0, 0, []
+            for claim in claims:
+                try:
+                    reversal = claim_reverse(
+                        claim_id=claim.id,
+                        reason=form.cleaned_data["reason"],
+                        user=request.user,
+                        readjudicate=form.cleaned_data["readjudicate"],
+                    )
+                except ClaimStateError as error:
+                    refused.append(str(error))
+                    continue
+                done += 1
+                changed += bool(reversal.outcome_changed)
+            if done:
+                again = f"; decided again: {changed} changed outcome" if form.cleaned_data["readjudicate"] else ""
+                self.message_user(request, f"{done} claims reversed{again}.", messages.SUCCESS)
+            for message in refused[:20]:
+                self.message_user(request, f"Not reversed: {message}", messages.WARNING)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reverse the decisions of these claims?",
+            "opts": self.model._meta,
+            "claims": claims,
+            "reversible": [c for c in claims if c.status in REVERSIBLE],
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/claims/claim/reverse.html", context)
+
+    def has_reverse_permission(self, request):
+        return request.user.has_perm("claims.reverse_claim")
+
+
+class ReversalForm(forms.Form):
+    reason = forms.CharField(max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
+    readjudicate = forms.BooleanField(
+        required=False, initial=True, label="Decide the claims again now (otherwise they wait, pending)"
+    )
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("A reason is required.")
+        return reason
+
+
+class PendReasonFilter(admin.SimpleListFilter):
+    title = "why pended"
+    parameter_name = "pended_for"
+
+    def lookups(self, request, model_admin):
+        return [(code.value, DESCRIPTIONS[code]) for code in PENDED]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(reason_code=self.value()) if self.value() else queryset
+
+
+@admin.register(PendedClaim)
+class PendedClaimAdmin(admin.ModelAdmin):
+    """The assessor's work queue: pended claims, oldest first; a claim's page is the assessment form.
+
+    The decisions go through claims.assessment.claim_assess, the service the API uses: the lines' decisions
+    are stored and the claim is decided by the engine (ledger, e-mail) in one transaction.
+    """
+
+    list_display = (
+        "claim_number",
+        "member",
+        "practice_number",
+        "service_date",
+        "received_at",
+        "pended_for",
+        "total_claimed",
+        "waiting",
+    )
+    list_filter = (PendReasonFilter, "member__plan", PracticeFilter, "service_date")
+    search_fields = ("^claim_number", "=member__membership_number")
+    search_help_text = "Claim number (or its start), or the exact membership number."
+    list_select_related = ("member",)
+    ordering = ("received_at", "id")  # oldest first
+    show_full_result_count = False
+
+    @admin.display(description="pended for")
+    def pended_for(self, claim: Claim) -> str:
+        return DESCRIPTIONS.get(claim.reason_code, claim.reason_code)
+
+    @admin.display(description="waiting since", ordering="decided_at")
+    def waiting(self, claim: Claim) -> str:
+        if claim.decided_at is None:
+            return "-"
+        days = (timezone.now() - claim.decided_at).days
+        return f"{days} days" if days else "today"
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("claims.assess_claim")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("claims.assess_claim")
+
+    def has_module_permission(self, request):
+        return request.user.has_perm("claims.assess_claim")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_change_permission(request):
+            return TemplateResponse(request, "admin/claims/pendedclaim/assess.html", {}, status=403)
+        claim = get_object_or_404(Claim.objects.select_related("member"), pk=object_id)
+        lines = list(claim.lines.order_by("line_number"))
+        form = AssessmentForm(request.POST or None, lines=lines)
+        if claim.status != Claim.Status.PENDED:
+            self.message_user(
+                request, f"Claim {claim.claim_number} is {claim.status}: not in the queue.", messages.INFO
+            )
+            return HttpResponseRedirect(reverse("admin:claims_pendedclaim_changelist"))
+        if request.method == "POST" and form.is_valid():
+            try:
+                decided = claim_assess(claim_id=claim.id, decisions=form.decisions(), user=request.user)
+            except (ClaimStateError, ValueError) as error:
+                form.add_error(None, str(error))
+            else:
+                self.message_user(
+                    request,
+                    f"Claim {decided.claim_number} is now {decided.get_status_display().lower()} "
+                    f"(benefit {decided.total_benefit}).",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:claims_pendedclaim_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Assess claim {claim.claim_number}",
+            "opts": self.model._meta,
+            "claim": claim,
+            "rows": [
+                (line, _explain(line.reason_codes), form[f"decision_{line.id}"], form[f"note_{line.id}"])
+                for line in lines
+            ],
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/claims/pendedclaim/assess.html", context)
+
+
+class AssessmentForm(forms.Form):
+    """A decision and a note per line; a pended line must have both, another line may."""
+
+    def __init__(self, *args, lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        for line in lines:
+            flagged = line.outcome == ClaimLine.Outcome.PENDED
+            self.fields[f"decision_{line.id}"] = forms.ChoiceField(
+                choices=[("", "-"), *ClaimLine.Review.choices], required=flagged
+            )
+            self.fields[f"note_{line.id}"] = forms.CharField(max_length=REASON_MAX, required=flagged)
+
+    def clean(self):
+        cleaned = super().clean()
+        for line in self.lines:
+            if cleaned.get(f"decision_{line.id}") and not (cleaned.get(f"note_{line.id}") or "").strip():
+                self.add_error(f"note_{line.id}", "A note is required with a decision.")
+        return cleaned
+
+    def decisions(self) -> dict[int, tuple[str, str]]:
+        return {
+            line.id: (self.cleaned_data[f"decision_{line.id}"], self.cleaned_data[f"note_{line.id}"].strip())
+            for line in self.lines
+            if self.cleaned_data.get(f"decision_{line.id}")
+        }
+
+
+@admin.register(ClaimReversal)
+class ClaimReversalAdmin(ReadOnlyAdmin):
+    list_display = (
+        "reversed_at",
+        "claim",
+        "round",
+        "previous_status",
+        "previous_benefit",
+        "new_status",
+        "new_benefit",
+        "outcome_changed",
+        "reversed_by",
+    )
+    list_filter = ("outcome_changed", "previous_status")
+    search_fields = ("=claim__claim_number",)
+    raw_id_fields = ("claim",)
+    list_select_related = ("claim", "reversed_by")
+    date_hierarchy = "reversed_at"
+    ordering = ("-reversed_at",)
 
 
 @admin.register(BulkClaimJob)
@@ -211,10 +442,20 @@ class BulkClaimChunkAdmin(ReadOnlyAdmin):
 
 @admin.register(BenefitLedger)
 class BenefitLedgerAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "member", "family", "benefit_code", "benefit_year", "amount", "claim", "preauth")
+    list_display = (
+        "created_at",
+        "member",
+        "family",
+        "benefit_code",
+        "benefit_year",
+        "amount",
+        "claim",
+        "preauth",
+        "reverses",
+    )
     list_filter = ("benefit_year", "benefit_code")
     search_fields = ("=member__membership_number", "=claim_line__claim__claim_number", "=preauth__reference")
-    raw_id_fields = ("member", "family", "claim_line", "preauth")
+    raw_id_fields = ("member", "family", "claim_line", "preauth", "reverses", "reversal")
     list_select_related = ("member", "family", "claim_line__claim", "preauth")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)

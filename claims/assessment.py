@@ -1,6 +1,6 @@
 """The assessor's decisions on pended claims (issue 13), through the same adjudication as every claim.
 
-A claim the rules pend (claims/adjudication/rules.py `_lines_to_review`) waits with status `pended`, nothing
+A claim the rules pend (claims/adjudication/rules.py `_review_flag`) waits with status `pended`, nothing
 paid. The assessor approves or rejects lines, each with a note; every flagged line must have a decision,
 other lines may have one too. The decisions are stored on the lines and the claim is decided again by the
 engine, in one transaction under the family lock: an approved line is decided by the rules without the

@@ -141,6 +141,22 @@ class Claim(models.Model):
         return self.claim_number
 
 
+class PendedClaimManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(status=Claim.Status.PENDED)
+
+
+class PendedClaim(Claim):
+    """The assessor's work queue in the admin (issue 13): the claims waiting for an assessor."""
+
+    objects = PendedClaimManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "pended claim"
+        verbose_name_plural = "assessor's queue (pended claims)"
+
+
 class ClaimLine(models.Model):
     """One billed item and its adjudication (amounts in FHIR ClaimResponse adjudication categories)."""
 

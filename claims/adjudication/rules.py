@@ -245,18 +245,17 @@ def adjudicate_claim(claim: ClaimIn, ref: Reference, usage: Usage) -> ClaimDecis
         return ClaimDecision(claim.id, claim.member_id, family_id, CLAIM_REJECTED, reason, lines, year)
 
     benefits = ref.benefits.get(_plan_on(member, claim.service_date, ref), {})
-    flagged = _lines_to_review(claim, member, benefits, ref, usage)
-    if flagged:  # the claim waits for an assessor: nothing is paid, nothing counts against the limits yet
-        lines = [
-            LineDecision(line.id, PENDED, ZERO, ZERO, ZERO, flagged[line.id][1], (flagged[line.id][0],))
-            if line.id in flagged
-            else LineDecision(line.id, NOT_DECIDED, ZERO, ZERO, ZERO, "", ())
-            for line in claim.lines
-        ]
-        first = next(flagged[line.id][0] for line in claim.lines if line.id in flagged)
-        return ClaimDecision(claim.id, claim.member_id, family_id, CLAIM_PENDED, first, lines, year)
     event_used: dict[str, Decimal] = defaultdict(lambda: ZERO)  # per-event cap: per claim and benefit
-    lines = [_adjudicate_line(claim, line, member, benefits, ref, usage, event_used) for line in claim.lines]
+    paid: list[tuple] = []  # what this claim's paid lines added to `usage`
+    lines = [_adjudicate_line(claim, line, member, benefits, ref, usage, event_used, paid) for line in claim.lines]
+    pended = [line for line in lines if line.outcome == PENDED]
+    if pended:  # the claim waits for an assessor: nothing is paid, nothing counts against the limits yet
+        _take_back(usage, paid)
+        lines = [
+            line if line.outcome == PENDED else LineDecision(line.line_id, NOT_DECIDED, ZERO, ZERO, ZERO, "", ())
+            for line in lines
+        ]
+        return ClaimDecision(claim.id, claim.member_id, family_id, CLAIM_PENDED, pended[0].reasons[0], lines, year)
     outcomes = {line.outcome for line in lines}
     status = CLAIM_APPROVED if outcomes == {APPROVED} else CLAIM_REJECTED if outcomes == {REJECTED} else CLAIM_PARTIAL
     if status in ACCEPTED_CLAIM_STATUSES:
@@ -334,31 +333,30 @@ def _claim_rejection(claim: ClaimIn, member: MemberInfo | None, ref: Reference, 
     return ""
 
 
-def _lines_to_review(claim, member, benefits, ref, usage) -> dict[int, tuple[str, str]]:
-    """Lines an assessor must see before the claim is decided: line id -> (PENDED_* reason, benefit code).
+def _review_flag(claim, line, tariff, benefit, usage) -> str:
+    """Why an assessor must see this line before it is paid (a PENDED_* reason), or "". Asked only of a line
+    the rules would pay something on; not once an assessor has decided it."""
+    if line.review:
+        return ""
+    if tariff.requires_review:
+        return Reason.PENDED_TARIFF_REVIEW
+    if _above(line.claimed, benefit.review_threshold):
+        return Reason.PENDED_REVIEW_THRESHOLD
+    if (claim.member_id, claim.service_date, line.tariff_code) in usage.paid_services:
+        return Reason.PENDED_NEAR_DUPLICATE  # the same provider's would have been DUPLICATE_LINE: another's
+    return ""
 
-    A line is flagged only if the rules would not reject it anyway, and not once an assessor has decided
-    it. A cheap look first (most lines have no flag to raise), the full rules only for a possible one.
-    """
-    flagged = {}
-    thresholds = any(benefit.review_threshold is not None for benefit in benefits.values())
-    for line in claim.lines:
-        if line.review:
-            continue
-        near = (claim.member_id, claim.service_date, line.tariff_code) in usage.paid_services
-        if not (near or thresholds or any(t.requires_review for t in ref.tariffs.get(line.tariff_code, ()))):
-            continue
-        checked = _line_checked(claim, line, member, benefits, ref, usage)
-        if isinstance(checked, LineDecision):
-            continue  # rejected by the rules: nothing to review
-        tariff, benefit, _ = checked
-        if tariff.requires_review:
-            flagged[line.id] = (Reason.PENDED_TARIFF_REVIEW, tariff.benefit_code)
-        elif _above(line.claimed, benefit.review_threshold):
-            flagged[line.id] = (Reason.PENDED_REVIEW_THRESHOLD, tariff.benefit_code)
-        elif near:  # the same provider's would be DUPLICATE_LINE: this is another provider's
-            flagged[line.id] = (Reason.PENDED_NEAR_DUPLICATE, tariff.benefit_code)
-    return flagged
+
+def _take_back(usage: Usage, paid: list[tuple]) -> None:
+    """Undo what a pended claim's paid lines added to `usage` (in memory only: nothing was written)."""
+    for member_key, family_key, pay, line_key, service_key, preauth_id in paid:
+        usage.member[member_key] -= pay
+        usage.family[family_key] -= pay
+        usage.paid_lines.discard(line_key)
+        if service_key is not None:
+            usage.paid_services.discard(service_key)
+        if preauth_id is not None:
+            usage.preauth_drawn[preauth_id] -= pay
 
 
 def _above(amount, threshold) -> bool:
@@ -415,12 +413,15 @@ def _line_checked(claim, line, member, benefits, ref, usage) -> LineDecision | t
     return tariff, benefit, preauth
 
 
-def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> LineDecision:
+def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used, paid) -> LineDecision:
     checked = _line_checked(claim, line, member, benefits, ref, usage)
     if isinstance(checked, LineDecision):
         return checked
     tariff, benefit, preauth = checked
     code = tariff.benefit_code
+    flag = _review_flag(claim, line, tariff, benefit, usage)
+    if flag:
+        return LineDecision(line.id, PENDED, ZERO, ZERO, ZERO, code, (flag,))
     line_key = claim.line_key(line)
     reasons = []
     eligible = min(Decimal(line.claimed), (tariff.unit_price * line.quantity).quantize(CENT))  # > 0 from here
@@ -466,11 +467,14 @@ def _adjudicate_line(claim, line, member, benefits, ref, usage, event_used) -> L
     usage.family[family_key] += pay
     event_used[code] += pay
     usage.paid_lines.add(line_key)
-    usage.paid_services.add((claim.member_id, claim.service_date, line.tariff_code))
+    service_key = (claim.member_id, claim.service_date, line.tariff_code)
+    added = service_key not in usage.paid_services
+    usage.paid_services.add(service_key)
     preauth_id = None
     if preauth is not None:
         usage.preauth_drawn[preauth.id] += pay
         preauth_id = preauth.id
+    paid.append((member_key, family_key, pay, line_key, service_key if added else None, preauth_id))
     if cut:
         return LineDecision(line.id, PARTIAL, eligible, eligible - pay, pay, code, tuple(reasons), preauth_id)
     return LineDecision(line.id, APPROVED, eligible, copay, pay, code, (*reasons, Reason.PAID), preauth_id)

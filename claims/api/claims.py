@@ -119,8 +119,10 @@ class ClaimLineOutputSerializer(serializers.Serializer):
     )
     benefit_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     benefit_code = serializers.CharField()
-    outcome = serializers.CharField()
+    outcome = serializers.CharField(help_text="pended: waiting for an assessor's decision")
     reasons = serializers.SerializerMethodField()
+    review = serializers.CharField(help_text="an assessor's decision on the line: approve, reject or empty")
+    review_note = serializers.CharField(help_text="the assessor's note")
 
     def get_icd10_codes(self, line) -> list[str]:
         return [code for code in line.icd10_codes.split(",") if code]
@@ -150,6 +152,7 @@ class ClaimOutputSerializer(ClaimSummarySerializer):
     total_eligible = serializers.DecimalField(max_digits=12, decimal_places=2)
     total_copay = serializers.DecimalField(max_digits=12, decimal_places=2)
     job_id = serializers.IntegerField(allow_null=True, help_text="the bulk job that decided it")
+    decision_round = serializers.IntegerField(help_text="times the claim's decision was reversed")
     lines = ClaimLineOutputSerializer(many=True)
 
     @extend_schema_field(ReasonSerializer(allow_null=True))
