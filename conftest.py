@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -152,6 +153,30 @@ def start_worker(tmp_path, transactional_db):
     yield start
     for worker in started:
         worker.stop(timeout=15)
+
+
+@pytest.fixture
+def role_user(db):
+    """A user in roles of core 0005 (auth groups): role_user(*roles, token=False, ...) -> user, or (user, token key).
+
+    No role is a user with no permission. The groups are the migrations' own: after a transactional
+    test's flush they are gone, and a test that runs then makes them again first (test_api_contract).
+    """
+    from django.contrib.auth.models import Group, User
+    from rest_framework.authtoken.models import Token
+
+    made = itertools.count(1)
+
+    def make(*roles: str, token: bool = False, staff: bool = False, username: str = "", password: str = "x"):
+        groups = list(Group.objects.filter(name__in=roles))
+        missing = set(roles) - {group.name for group in groups}
+        assert not missing, f"no group {sorted(missing)}: core 0005_roles makes the roles"
+        name = username or f"{'-'.join(role.replace(' ', '-') for role in roles) or 'no-role'}-{next(made)}"
+        user = User.objects.create_user(name, password=password, is_staff=staff)
+        user.groups.set(groups)
+        return (user, Token.objects.create(user=user).key) if token else user
+
+    return make
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from unittest import mock
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from claims import submission
@@ -101,9 +100,10 @@ def test_it_refuses_anonymous_callers(family, method, url):
     assert response["WWW-Authenticate"] == "Token"
 
 
-def test_it_accepts_a_token(family, admin_user):
+def test_it_accepts_a_token(family, role_user):
+    _, key = role_user("claims assessor", token=True)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin_user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get("/api/claims/").status_code == 200
 
 
@@ -405,8 +405,8 @@ def test_all_pending_with_nothing_pending_is_refused_by_the_data(api, family):
     assert not BulkClaimJob.objects.exists()
 
 
-def test_starting_a_bulk_job_needs_the_permission(family):
-    clerk = User.objects.create_user("clerk", password="x")
+def test_starting_a_bulk_job_needs_the_permission(family, role_user):
+    clerk = role_user()
     client = APIClient()
     client.force_authenticate(clerk)
     assert client.post("/api/bulk-jobs/", {"claim_ids": [1]}, format="json").status_code == 403

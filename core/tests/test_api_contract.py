@@ -21,11 +21,9 @@ from types import SimpleNamespace
 import pytest
 import schemathesis
 from django.apps import apps as global_apps
-from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from schemathesis.engine import events
 
 from claims.models import BulkClaimJob, Claim, ClaimLine, TariffCode
@@ -83,14 +81,13 @@ def data():
 
 
 @pytest.fixture
-def token(data):
+def token(data, role_user):
     """A claims administrator's token (core 0005's role: every API endpoint, reading and writing)."""
     # A transactional test earlier in the run flushed the migration's groups: make them again (idempotent).
     importlib.import_module("core.migrations.0005_roles").roles_create(
         global_apps, SimpleNamespace(connection=connection)
     )
-    user = User.objects.create_user("contract", password="contract-pass-1")
-    user.groups.set([Group.objects.get(name="claims administrator")])
+    user, key = role_user("claims administrator", token=True)
     assert user.has_perms(
         [
             "claims.add_claim",
@@ -101,7 +98,7 @@ def token(data):
             "reports.view_dailyreport",
         ]
     )
-    return Token.objects.create(user=user).key
+    return key
 
 
 @pytest.mark.django_db  # no live server here: a plain test, no flush

@@ -148,12 +148,8 @@ def test_the_admin_lists_runs_read_only(client, settings):
     assert client.post(f"/admin/core/healthcheckrun/{run.id}/delete/").status_code == 403
 
 
-def test_the_operator_and_the_auditor_read_the_runs(client):
-    from django.contrib.auth.models import Group
-
+def test_the_operator_and_the_auditor_read_the_runs(client, role_user):
     for role in ("operator", "auditor", "member services"):
-        user = get_user_model().objects.create_user(role.replace(" ", "-"), password="x", is_staff=True)
-        user.groups.add(Group.objects.get(name=role))
-        client.force_login(user)
+        client.force_login(role_user(role, staff=True))
         expected = 403 if role == "member services" else 200
         assert client.get("/admin/core/healthcheckrun/").status_code == expected, role

@@ -2,7 +2,6 @@
 
 import pytest
 from axes.models import AccessAttempt
-from django.contrib.auth import get_user_model
 
 pytestmark = pytest.mark.django_db
 
@@ -10,9 +9,9 @@ PASSWORD = "a-long-correct-password"
 
 
 @pytest.fixture
-def staff(settings):
+def staff(settings, role_user):
     settings.AXES_FAILURE_LIMIT = 5
-    return get_user_model().objects.create_user("clerk", password=PASSWORD, is_staff=True)
+    return role_user(username="clerk", password=PASSWORD, staff=True)
 
 
 def admin_login(client, password: str):

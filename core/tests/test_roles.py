@@ -15,7 +15,6 @@ from django.apps import apps as global_apps
 from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from claims.models import BulkClaimJob, Claim, ClaimLine
@@ -84,12 +83,17 @@ def data():
     return {"job": BulkClaimJob.objects.create(requested=1, total=1).id}
 
 
-def client_for(*groups: str, staff: bool = False) -> APIClient:
-    user = User.objects.create_user("someone", password="x", is_staff=staff)
-    user.groups.set(Group.objects.filter(name__in=groups))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
+@pytest.fixture
+def client_for(role_user):
+    """client_for(*roles): an API client with the token of a user in those roles."""
+
+    def make(*roles: str) -> APIClient:
+        _, key = role_user(*roles, token=True)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return client
+
+    return make
 
 
 def call(client, name, data):
@@ -99,7 +103,7 @@ def call(client, name, data):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_each_role_reaches_only_its_endpoints(role, data):
+def test_each_role_reaches_only_its_endpoints(role, data, client_for):
     client = client_for(role)
     for name in ENDPOINTS:
         response = call(client, name, data)
@@ -111,7 +115,7 @@ def test_each_role_reaches_only_its_endpoints(role, data):
             assert set(response.json()) == {"detail"} and ENDPOINTS[name][2] in response.json()["detail"]
 
 
-def test_a_user_with_no_permission_gets_403_everywhere_and_sees_no_row(data):
+def test_a_user_with_no_permission_gets_403_everywhere_and_sees_no_row(data, client_for):
     client = client_for()
     for name in ENDPOINTS:
         response = call(client, name, data)
@@ -124,13 +128,13 @@ def test_anonymous_is_still_401(data):
         assert call(APIClient(), name, data).status_code == 401, name
 
 
-def test_an_assessor_sees_the_diagnoses(data):
+def test_an_assessor_sees_the_diagnoses(data, client_for):
     body = client_for("claims assessor").get("/api/claims/R-1/").json()
     assert body["lines"][0]["icd10_codes"] == ["F32.1"]
 
 
-def test_the_permission_not_the_role_decides(data):
-    user = User.objects.create_user("clerk", password="x")
+def test_the_permission_not_the_role_decides(data, role_user):
+    user = role_user()
     user.user_permissions.add(Permission.objects.get(content_type__app_label="members", codename="view_member"))
     client = APIClient()
     client.force_authenticate(user)
@@ -226,9 +230,8 @@ def test_a_grant_adds_to_the_groups_that_exist_and_names_a_missing_permission():
         groups_grant(global_apps, connection.alias, {"no such role": [("claims", "view_nothing")]})
 
 
-def test_an_operator_in_the_admin_sees_no_claims_or_members(client):
-    user = User.objects.create_user("ops", password="x", is_staff=True)
-    user.groups.set([Group.objects.get(name="operator")])
+def test_an_operator_in_the_admin_sees_no_claims_or_members(client, role_user):
+    user = role_user("operator", staff=True)
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     assert client.get("/admin/claims/claim/").status_code == 403
     assert client.get("/admin/members/member/").status_code == 403
