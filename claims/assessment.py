@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from claims.adjudication.engine import adjudicate_claims_in_transaction, families_lock
 from claims.models import Claim, ClaimLine
-from claims.reversals import REASON_MAX, ClaimStateError, NotFound
+from claims.reversals import ClaimStateError, NotFound, reason_validated
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +43,7 @@ def line_decisions_validated(decisions) -> dict[int, tuple[str, str]]:
             raise ValueError(f"line_id must be a line's id (an integer); got {line_id!r:.40}")
         if decision not in DECISIONS:
             raise ValueError(f"the decision on line {line_id} must be one of {', '.join(DECISIONS)}")
-        note = (note or "").strip() if isinstance(note, str | type(None)) else None
-        if note is None or not note:
-            raise ValueError(f"a note is required with the decision on line {line_id}")
-        if len(note) > REASON_MAX:
-            raise ValueError(f"the note on line {line_id} is longer than {REASON_MAX} characters")
+        note = reason_validated(note, f"a note with the decision on line {line_id}")
         if line_id in validated:
             raise ValueError(f"line {line_id} has two decisions")
         validated[line_id] = (decision, note)

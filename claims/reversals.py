@@ -14,6 +14,7 @@ Done under the family lock the engine takes, so a chunk deciding the same family
 from __future__ import annotations
 
 import logging
+import re
 
 from django.db import transaction
 
@@ -25,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 REVERSIBLE = (Claim.Status.APPROVED, Claim.Status.PARTIALLY_APPROVED, Claim.Status.REJECTED)
 REASON_MAX = 500
+# Text that says something: at least one character that is not a space or a control character. The API's
+# schema has the same pattern (claims/api/decisions.py), so what it allows is what is taken here.
+VISIBLE = re.compile(r"[^\x00-\x20\x7f]")
 
 
 class ClaimStateError(ValueError):
@@ -35,10 +39,12 @@ class NotFound(LookupError):
     """No claim with that id."""
 
 
-def reason_validated(reason) -> str:
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValueError("a reason is required")
-    reason = reason.strip()
+def reason_validated(reason, what: str = "a reason") -> str:
+    """The text as given (it is kept as written), if it says something and fits."""
+    if not isinstance(reason, str) or not VISIBLE.search(reason):
+        raise ValueError(f"{what} is required")
+    if "\x00" in reason:
+        raise ValueError(f"{what} may not contain a NUL character")
     if len(reason) > REASON_MAX:
         raise ValueError(f"the reason is {len(reason)} characters long; at most {REASON_MAX}")
     return reason

@@ -6,21 +6,25 @@ the work under the family lock, and the answer is the claim as it then stands.
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from claims.api.claims import CLAIM_NUMBER, ClaimOutputSerializer, _text
+from claims.api.claims import CLAIM_NUMBER, ClaimOutputSerializer
 from claims.assessment import claim_assess
 from claims.models import Claim, ClaimLine
-from claims.reversals import REASON_MAX, ClaimStateError, claim_reverse
+from claims.reversals import REASON_MAX, VISIBLE, ClaimStateError, claim_reverse
 from claims.reversals import NotFound as NoClaim
 from claims.selectors import claim_get
 from core.api_errors import DataRefused, data_refused, malformed, not_found
-from core.api_inputs import StrictIntegerField
+from core.api_inputs import NO_NUL, StrictCharField, StrictIntegerField
 from core.permissions import API_PERMISSIONS, PermissionSchema
+
+# A reason or a note must say something; the pattern is in the schema, so a client knows before it sends.
+SAYS_SOMETHING = RegexValidator(VISIBLE.pattern, "Write something: spaces and control characters alone say nothing.")
 
 CLAIM_NUMBER_PARAMETER = OpenApiParameter(
     "claim_number", {"type": "string", "pattern": CLAIM_NUMBER.regex.pattern, "maxLength": 30}, OpenApiParameter.PATH
@@ -37,30 +41,27 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 class ReversalInputSerializer(serializers.Serializer):
-    reason = _text(REASON_MAX, help_text="why the decision is reversed (kept with the reversal)")
+    reason = StrictCharField(
+        max_length=REASON_MAX,
+        validators=[NO_NUL, SAYS_SOMETHING],
+        help_text="why the decision is reversed (kept with the reversal)",
+    )
     readjudicate = StrictBooleanField(
         required=False, default=True, help_text="decide the claim again now (default); false: leave it pending"
     )
-
-    def validate_reason(self, value: str) -> str:
-        if not value.strip():
-            raise serializers.ValidationError("A reason is required.")
-        return value
 
 
 class LineDecisionSerializer(serializers.Serializer):
     line_number = StrictIntegerField(min_value=1, max_value=32767)
     decision = serializers.ChoiceField(choices=ClaimLine.Review.choices)
-    note = _text(REASON_MAX, help_text="the assessor's note, required")
-
-    def validate_note(self, value: str) -> str:
-        if not value.strip():
-            raise serializers.ValidationError("A note is required.")
-        return value
+    note = StrictCharField(
+        max_length=REASON_MAX, validators=[NO_NUL, SAYS_SOMETHING], help_text="the assessor's note, required"
+    )
 
 
 class AssessmentInputSerializer(serializers.Serializer):
-    lines = LineDecisionSerializer(many=True, allow_empty=False, max_length=50)
+    # A ListField, not many=True: its bounds reach the schema as minItems / maxItems.
+    lines = serializers.ListField(child=LineDecisionSerializer(), min_length=1, max_length=50)
 
 
 def _claim(claim_number: str) -> Claim:

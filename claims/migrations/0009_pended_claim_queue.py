@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0008_assessor_and_reversal_roles'),
+        ('claims', '0007_pended_claims_and_reversals'),
     ]
 
     operations = [

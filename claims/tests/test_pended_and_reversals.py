@@ -183,7 +183,7 @@ def test_the_assessment_refuses_what_is_incomplete_or_not_pended(scheme):
     first, mri = claim.lines.order_by("line_number")
     with pytest.raises(ClaimStateError, match="every pended line needs a decision"):
         claim_assess(claim_id=claim.id, decisions={first.id: ("approve", "fine")})
-    with pytest.raises(ValueError, match="a note is required"):
+    with pytest.raises(ValueError, match="a note with the decision on line .* is required"):
         claim_assess(claim_id=claim.id, decisions={mri.id: ("approve", "  ")})
     with pytest.raises(ValueError, match="must be one of"):
         claim_assess(claim_id=claim.id, decisions={mri.id: ("pay", "x")})

@@ -184,7 +184,7 @@ def test_schemathesis_finds_no_failure_in_the_live_schema(token, live_server, pu
         elif isinstance(event, events.FatalError):
             errors.append(repr(event.exception))
     assert not (errors or failures), "\n".join([*errors, *sorted(set(failures))])
-    assert len(operations) == 12, operations  # every operation of /api/ was run
+    assert len(operations) == 14, operations  # every operation of /api/ was run
     assert {
         "not_a_server_error",
         "status_code_conformance",

@@ -165,6 +165,9 @@ def test_the_groups_exist_after_migrate_with_their_permissions():
         "members.view_plan",
         "providers.view_provider",
         "reports.view_dailyreport",
+        "claims.assess_claim",  # issue 13: the assessor's queue and reversals (claims 0010)
+        "claims.reverse_claim",
+        "claims.view_claimreversal",
     }
     assert perms("member services") == {
         "members.view_member",
@@ -173,6 +176,7 @@ def test_the_groups_exist_after_migrate_with_their_permissions():
         "notifications.add_notification",
         "notifications.change_notification",
         "claims.view_claim",
+        "claims.view_claimreversal",
     }
     administrator = perms("claims administrator")
     for app in ("claims", "members", "providers"):
