@@ -23,11 +23,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from claims.adjudication import engine
+from claims.adjudication.reasons import PENDED as PENDED_REASONS
 from claims.adjudication.reasons import Reason
 from claims.adjudication.rules import (
     APPROVED,
     CLAIM_APPROVED,
+    CLAIM_PENDED,
     CLAIM_REJECTED,
+    NOT_DECIDED,
+    PENDED,
     REJECTED,
     Benefit,
     ClaimIn,
@@ -48,6 +52,7 @@ PLAN = 1
 YEAR = 2026
 CODES = ("GP", "SPECIALIST")
 TARIFFS = {"T1": "GP", "T2": "GP", "T3": "SPECIALIST", "T4": "SPECIALIST"}
+PRACTICES = ("1234567", "1234568")
 PURE = settings(
     derandomize=True, database=None, max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -77,6 +82,8 @@ def benefits(draw, nonsense: bool):
             draw(percent),
             draw(maybe(money(low, 1500))),
             False,
+            # Issue 13: a line claiming more waits for an assessor (the claim is pended); mostly none.
+            draw(st.one_of(st.none(), st.none(), money(0, 1500))),
         )
         for code in CODES
         if draw(st.integers(0, 5))  # now and then a benefit is not on the plan
@@ -89,7 +96,8 @@ def price_list(draw, nonsense: bool):
     tariffs = {}
     for code, benefit_code in TARIFFS.items():
         end = draw(maybe(st.sampled_from([date(YEAR, 2, 1), date(YEAR, 12, 31)])))
-        tariffs[code] = [Tariff(date(2020, 1, 1), end, draw(price), benefit_code)]
+        reviewed = draw(st.sampled_from([False, False, False, True]))  # a code marked for an assessor's review
+        tariffs[code] = [Tariff(date(2020, 1, 1), end, draw(price), benefit_code, reviewed)]
     return tariffs
 
 
@@ -125,7 +133,7 @@ def families(draw):
                     claim_id,
                     f"C{claim_id:05d}",
                     draw(st.sampled_from(family)),
-                    "1234567",
+                    draw(st.sampled_from(PRACTICES)),  # two providers: the same service by both is reviewed
                     service,
                     received,
                     claim_lines,
@@ -136,7 +144,7 @@ def families(draw):
 
 def reference_for(members, plan_benefits, tariffs) -> Reference:
     return Reference(
-        providers={"1234567": "active"},
+        providers=dict.fromkeys(PRACTICES, "active"),
         members=members,
         benefits={PLAN: plan_benefits},
         tariffs=tariffs,
@@ -168,6 +176,12 @@ def floor(limit):
 
 def check_lines_and_claims(decisions) -> None:
     for decision in decisions:
+        if decision.status == CLAIM_PENDED:  # waiting for an assessor: nothing decided, nothing paid
+            assert decision.totals == (ZERO, ZERO, ZERO)
+            assert {line.outcome for line in decision.lines} <= {PENDED, NOT_DECIDED}
+            first = next(line for line in decision.lines if line.outcome == PENDED)
+            assert decision.reason_code == first.reasons[0] and first.reasons[0] in PENDED_REASONS
+            continue
         for line in decision.lines:
             assert line.benefit >= 0 and line.copay >= 0 and line.eligible >= 0
             assert line.copay <= line.eligible
@@ -259,6 +273,19 @@ def test_the_outcome_depends_neither_on_the_order_of_the_claims_nor_on_how_famil
         chunk = [claim for family in families_in_order[start : start + chunk_size] for claim in grouped[family]]
         chunked |= decide_all(chunk, ref)
     assert chunked == expected
+
+
+@PURE
+@given(data=families(), nonsense=st.booleans(), draw=st.data())
+def test_a_pended_claim_changes_nothing_for_the_others(data, nonsense, draw):
+    """Issue 13: what a pended claim's other lines would have paid is taken back, so the other claims are decided
+    exactly as if the pended ones had not been sent."""
+    members, claims = data
+    ref = reference_for(members, draw.draw(benefits(nonsense)), draw.draw(price_list(nonsense)))
+    decisions = decide_all(claims, ref)
+    pended = {claim_id for claim_id, d in decisions.items() if d.status == CLAIM_PENDED}
+    without = decide_all([c for c in claims if c.id not in pended], ref)
+    assert without == {claim_id: d for claim_id, d in decisions.items() if claim_id not in pended}
 
 
 # --- through the engine, on rows ------------------------------------------------------------------
