@@ -313,6 +313,8 @@ CLAIM_WINDOW_DAYS = env.int("CLAIM_WINDOW_DAYS", default=120)
 CLAIM_WINDOW_POLICY = env.str("CLAIM_WINDOW_POLICY", default="days")
 if CLAIM_WINDOW_POLICY not in ("days", "regulation6"):
     raise ImproperlyConfigured(f"CLAIM_WINDOW_POLICY must be 'days' or 'regulation6', not {CLAIM_WINDOW_POLICY!r}")
+# A pended claim (issue 13) waiting this many days for an assessor is a health finding (the queue is not kept up).
+PENDED_REVIEW_DAYS = env.int("PENDED_REVIEW_DAYS", default=5)
 # The scheme's time zone: the day a claim was received is the day there (TIME_ZONE stays UTC for storage).
 SCHEME_TIME_ZONE = env.str("SCHEME_TIME_ZONE", default="Africa/Johannesburg")
 # Claims per bulk-job chunk (whole families only, so a chunk may be a little larger). Measured in one

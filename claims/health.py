@@ -17,19 +17,36 @@ from core.health import HealthFinding
 
 def check_pending_claims() -> dict:
     """No claim has waited, undecided, for longer than the claim window (CLAIM_WINDOW_DAYS since receipt):
-    a claim that old was never picked up by a bulk job, or its job gave up on it."""
+    a claim that old was never picked up by a bulk job, or its job gave up on it. No claim has waited in the
+    assessor's queue (pended) for longer than PENDED_REVIEW_DAYS."""
     from claims.models import Claim
 
-    days = settings.CLAIM_WINDOW_DAYS
-    stale = Claim.objects.filter(status=Claim.Status.PENDING, received_at__lt=timezone.now() - timedelta(days=days))
+    days, review_days = settings.CLAIM_WINDOW_DAYS, settings.PENDED_REVIEW_DAYS
+    now = timezone.now()
+    stale = Claim.objects.filter(status=Claim.Status.PENDING, received_at__lt=now - timedelta(days=days))
     found = stale.aggregate(count=Count("id"), oldest=Min("received_at"))
+    waiting = Claim.objects.filter(status=Claim.Status.PENDED, decided_at__lt=now - timedelta(days=review_days))
+    queue = waiting.aggregate(count=Count("id"), oldest=Min("decided_at"))
+    problems = []
     if found["count"]:
-        raise HealthFinding(
+        problems.append(
             f"{found['count']} claim(s) pending for longer than the {days}-day claim window "
             f"(the oldest received {found['oldest']:%Y-%m-%d})"
         )
+    if queue["count"]:
+        problems.append(
+            f"{queue['count']} claim(s) waiting for an assessor for longer than {review_days} days "
+            f"(the oldest pended {queue['oldest']:%Y-%m-%d})"
+        )
+    if problems:
+        raise HealthFinding("; ".join(problems))
     pending = Claim.objects.filter(status=Claim.Status.PENDING).count()
-    return {"summary": f"{pending} pending, none older than {days} days", "pending": pending}
+    pended = Claim.objects.filter(status=Claim.Status.PENDED).count()
+    return {
+        "summary": f"{pending} pending, none older than {days} days; {pended} pended, none older than {review_days}",
+        "pending": pending,
+        "pended": pended,
+    }
 
 
 def check_bulk_jobs() -> dict:

@@ -206,6 +206,21 @@ def test_bulk_jobs_and_the_daily_report_count_pended_claims(scheme):
     assert figures["outcomes"]["pended"]["claims"] == 1 and figures["outcomes"]["approved"]["claims"] == 1
 
 
+def test_a_claim_left_in_the_queue_too_long_is_a_health_finding(scheme, settings):
+    from claims.health import check_pending_claims
+    from core.health import HealthFinding
+
+    member, practice = scheme
+    claim = ClaimFactory(member=member, practice_number=practice, lines=[{"tariff_code": "43000"}])
+    adjudicate_claims([claim.id])
+    assert check_pending_claims()["pended"] == 1
+    Claim.objects.filter(id=claim.id).update(
+        decided_at=timezone.now() - timedelta(days=settings.PENDED_REVIEW_DAYS + 1)
+    )
+    with pytest.raises(HealthFinding, match="1 claim\\(s\\) waiting for an assessor for longer than 5 days"):
+        check_pending_claims()
+
+
 # --- the admin's work queue ----------------------------------------------------------------------------
 
 
