@@ -29,6 +29,7 @@ from claims.adjudication import rules
 from claims.adjudication.engine import load_reference
 from claims.adjudication.rules import ClaimIn, LineIn
 from claims.models import BenefitLedger, Claim, ClaimLine
+from claims.reversals import CLAIM_AS_RECEIVED, LINE_AS_RECEIVED
 
 LINE_DECISION_FIELDS = ("eligible_amount", "copay_amount", "benefit_amount", "benefit_code", "outcome", "reason_codes")
 
@@ -149,23 +150,8 @@ def baseline_prepare(*, claims: int, processes: int, snapshot: str) -> dict:
         pickle.dump(decisions_snapshot(ids), out)
     with transaction.atomic():
         BenefitLedger.objects.filter(claim_line__claim_id__in=ids).delete()
-        ClaimLine.objects.filter(claim_id__in=ids).update(
-            outcome=ClaimLine.Outcome.PENDING,
-            eligible_amount=0,
-            copay_amount=0,
-            benefit_amount=0,
-            benefit_code="",
-            reason_codes="",
-        )
-        Claim.objects.filter(id__in=ids).update(
-            status=Claim.Status.PENDING,
-            reason_code="",
-            total_eligible=0,
-            total_copay=0,
-            total_benefit=0,
-            decided_at=None,
-            job=None,
-        )
+        ClaimLine.objects.filter(claim_id__in=ids).update(**LINE_AS_RECEIVED)
+        Claim.objects.filter(id__in=ids).update(**CLAIM_AS_RECEIVED)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # fresh statistics after the bulk run and the reset: a fair baseline
     groups: list[list[int]] = [[] for _ in range(processes)]

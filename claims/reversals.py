@@ -31,6 +31,31 @@ REASON_MAX = 500
 VISIBLE = re.compile(r"[^\x00-\x20\x7f]")
 
 
+# A claim and its lines as they were received: no decision, no amounts, no assessor's review. Written by a
+# reversal, and by the bench that decides the same claims twice (bench/naive_adjudication.py).
+LINE_AS_RECEIVED = {
+    "outcome": ClaimLine.Outcome.PENDING,
+    "eligible_amount": 0,
+    "copay_amount": 0,
+    "benefit_amount": 0,
+    "benefit_code": "",
+    "reason_codes": "",
+    "review": "",
+    "review_note": "",
+    "reviewed_by": None,
+    "reviewed_at": None,
+}
+CLAIM_AS_RECEIVED = {
+    "status": Claim.Status.PENDING,
+    "reason_code": "",
+    "total_eligible": 0,
+    "total_copay": 0,
+    "total_benefit": 0,
+    "decided_at": None,
+    "job": None,
+}
+
+
 class ClaimStateError(ValueError):
     """The claim is not in a state this operation applies to (the message says which and why)."""
 
@@ -83,28 +108,8 @@ def claim_reverse(*, claim_id: int, reason: str, user=None, readjudicate: bool =
         ]
         fields = ("member", "family", "benefit_code", "benefit_year", "claim_line", "amount", "preauth", "reverses")
         insert_rows(BenefitLedger, (*fields, "reversal"), rows)
-        ClaimLine.objects.filter(claim_id=claim.id).update(
-            outcome=ClaimLine.Outcome.PENDING,
-            eligible_amount=0,
-            copay_amount=0,
-            benefit_amount=0,
-            benefit_code="",
-            reason_codes="",
-            review="",
-            review_note="",
-            reviewed_by=None,
-            reviewed_at=None,
-        )
-        Claim.objects.filter(id=claim.id).update(
-            status=Claim.Status.PENDING,
-            reason_code="",
-            total_eligible=0,
-            total_copay=0,
-            total_benefit=0,
-            decided_at=None,
-            job=None,
-            decision_round=round_,
-        )
+        ClaimLine.objects.filter(claim_id=claim.id).update(**LINE_AS_RECEIVED)
+        Claim.objects.filter(id=claim.id).update(**CLAIM_AS_RECEIVED, decision_round=round_)
         logger.info("Claim %s reversed (round %s, %s ledger entries)", claim.id, round_, len(rows))
         if readjudicate:
             adjudicate_claims_in_transaction([claim.id])
