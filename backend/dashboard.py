@@ -96,6 +96,7 @@ def stored_snapshot() -> dict:
         },
         "claims_today": [(label, outcomes.get(value, 0)) for value, label in Claim.Status.choices],
         "claims_pending": Claim.objects.filter(status=Claim.Status.PENDING).count(),
+        "claims_pended": Claim.objects.filter(status=Claim.Status.PENDED).count(),  # the assessor's queue
         "notifications_failed": failed.count(),
         "notifications_failed_today": failed.filter(updated_at__gte=timezone.now() - timedelta(days=1)).count(),
         "notifications_queued": Notification.objects.filter(status=Notification.Status.QUEUED).count(),
