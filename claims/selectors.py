@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from claims.adjudication.reasons import DESCRIPTIONS
 from claims.models import BenefitLedger, BulkClaimJob, Claim, ClaimLine
-from members.models import Member
+from members.models import Member, MembershipPeriod, Plan
 
 
 def claim_get(*, claim_number: str) -> Claim | None:
@@ -76,17 +76,50 @@ class BenefitBalance:
     remaining_for_family: Decimal | None
 
 
-def member_balances(*, member: Member, year: int) -> list[BenefitBalance]:
-    """Per benefit category of the member's plan: limits, what the ledger says was used, what remains.
+def member_plan_in_year(*, member: Member, year: int) -> Plan:
+    """The plan option whose limits apply to the member in benefit year `year` (issue 13).
 
-    The family is the principal and every dependant (ledger rows carry the principal as `family`); the
+    The rule: take the last day of `year` the member was covered, that is 31 December, or the end of the
+    member's last active or suspended period that overlaps the year when cover ended earlier (the
+    principal's periods stand in for a dependant who has none of its own). The plan is the one in force on
+    that day, read as the adjudication reads it: the principal's period first (a family is on one plan
+    option), then the member's own. When no such period overlaps the year (no history yet, or cover only
+    began later), it is today's plan, `member.plan`.
+    """
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    family = {member.id, member.family_id}
+    periods = list(
+        MembershipPeriod.objects.filter(member_id__in=family, valid_from__lte=last)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=first))
+        .select_related("plan")
+        .order_by("valid_from")
+    )
+    own = [p for p in periods if p.member_id == member.id]
+    principals = [p for p in periods if p.member_id == member.family_id]
+    covered = [p for p in (own or principals) if p.status != Member.Status.TERMINATED]
+    if not covered:
+        return member.plan
+    day = min(last, max(p.valid_to or last for p in covered))
+    for candidates in (principals, own):
+        for period in candidates:
+            if period.valid_from <= day and (period.valid_to is None or day <= period.valid_to):
+                return period.plan
+    return member.plan  # not reached: `day` lies in a covered period of the member or the principal
+
+
+def member_balances(*, member: Member, year: int, plan: Plan | None = None) -> list[BenefitBalance]:
+    """Per benefit category of the plan option of that year: limits, what the ledger says was used, what remains.
+
+    The plan is member_plan_in_year's (pass `plan` when it has been looked up already, as the API does);
+    the family is the principal and every dependant (ledger rows carry the principal as `family`); the
     benefit year is the calendar year of the service date, as the adjudication books it.
     """
+    plan = plan or member_plan_in_year(member=member, year=year)
     ledger = BenefitLedger.objects.filter(benefit_year=year)
     used_by_member = _sums(ledger.filter(member_id=member.id))
     used_by_family = _sums(ledger.filter(family_id=member.family_id))
     balances = []
-    for benefit in member.plan.benefits.order_by("code"):
+    for benefit in plan.benefits.order_by("code"):
         mine = used_by_member.get(benefit.code, ZERO)
         family = used_by_family.get(benefit.code, ZERO)
         balances.append(

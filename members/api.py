@@ -9,7 +9,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from claims.selectors import member_balances
+from claims.selectors import member_balances, member_plan_in_year
 from core.api_errors import malformed, not_found
 from core.api_inputs import DeclaredQueryParams, QuerySerializer
 from core.permissions import API_PERMISSIONS, PermissionSchema
@@ -54,8 +54,13 @@ class MembershipPeriodSerializer(serializers.Serializer):
 class MemberBalancesSerializer(serializers.Serializer):
     membership_number = serializers.CharField()
     dependant_code = serializers.CharField()
-    plan = PlanSerializer()
+    plan = PlanSerializer(help_text="today's plan option")
     benefit_year = serializers.IntegerField()
+    benefit_year_plan = PlanSerializer(
+        help_text="the plan option in force in the benefit year, whose limits the balances show: the one on "
+        "the last day of that year the member was covered (the principal's, as a family is on one option); "
+        "today's when no period of the member's history falls in that year"
+    )
     balances = BalanceSerializer(many=True)
     periods = MembershipPeriodSerializer(many=True, help_text="the history of status and plan option, oldest first")
 
@@ -68,8 +73,9 @@ class MemberBalancesApi(DeclaredQueryParams, APIView):
 
     @extend_schema(
         summary="A member's benefit balances",
-        description="Per benefit category of the member's plan: limits, used and remaining, for the member and "
-        "for the family (the principal and all dependants). null limits are unlimited.",
+        description="Per benefit category of the plan option in force in that benefit year (benefit_year_plan): "
+        "limits, used and remaining, for the member and for the family (the principal and all dependants). "
+        "null limits are unlimited.",
         parameters=[
             OpenApiParameter(
                 "year",
@@ -90,12 +96,14 @@ class MemberBalancesApi(DeclaredQueryParams, APIView):
         if member is None:
             raise NotFound(f"No member {membership_number}-{dependant_code}.")
         year = query.validated_data.get("year") or timezone.localdate().year
+        year_plan = member_plan_in_year(member=member, year=year)
         data = {
             "membership_number": member.membership_number,
             "dependant_code": member.dependant_code,
             "plan": member.plan,
             "benefit_year": year,
-            "balances": member_balances(member=member, year=year),
+            "benefit_year_plan": year_plan,
+            "balances": member_balances(member=member, year=year, plan=year_plan),
             "periods": member.periods.select_related("plan").order_by("valid_from"),
         }
         return Response(MemberBalancesSerializer(data).data)
