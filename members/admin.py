@@ -1,11 +1,18 @@
-from django.contrib import admin
+from datetime import date
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from core.history_admin import AuditedAdmin
 
 from .models import BenefitCategory, Member, MembershipPeriod, Plan, Scheme, WaitingPeriod
-from .services import member_today_sync
+from .services import family_plan_change, member_today_sync
 
 
 @admin.register(Scheme)
@@ -125,6 +132,7 @@ class MemberAdmin(AuditedAdmin):  # "History": who changed what, when
     list_select_related = ("plan",)
     ordering = ("membership_number", "dependant_code")
     inlines = [MembershipPeriodInline, DependantInline, WaitingPeriodInline]
+    actions = ["plan_change_selected"]
 
     def get_readonly_fields(self, request, obj=None):
         # Today's plan and status follow the periods once there are any: edit the periods instead.
@@ -135,6 +143,99 @@ class MemberAdmin(AuditedAdmin):  # "History": who changed what, when
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         member_today_sync(member_ids=[form.instance.id])
+
+    @admin.action(description="Move the family to another plan option", permissions=["plan_change"])
+    def plan_change_selected(self, request, queryset):
+        """Asks for the plan option and the date it takes effect (an intermediate page, as Django's delete action
+        does), then moves each selected family (a dependant stands for its family) in one transaction."""
+        family_ids = {principal_id or id_ for id_, principal_id in queryset.values_list("id", "principal_id")}
+        principals = list(
+            Member.objects.filter(id__in=family_ids)
+            .select_related("plan__scheme")
+            .prefetch_related("periods", "dependants__periods")
+            .order_by("membership_number", "dependant_code")
+        )
+        form = PlanChangeForm(request.POST if "confirm" in request.POST else None, principals=principals)
+        if form.is_bound and form.is_valid():
+            plan, effective_from = form.cleaned_data["plan"], form.cleaned_data["effective_from"]
+            with transaction.atomic():  # every family moves, or (on any error) none does
+                for principal in principals:
+                    family_plan_change(principal=principal, plan=plan, effective_from=effective_from)
+            families = "1 family" if len(principals) == 1 else f"{len(principals)} families"
+            self.message_user(
+                request, f"{families} moved to {plan} ({plan.code}) from {effective_from:%Y-%m-%d}.", messages.SUCCESS
+            )
+            return None
+        if form.is_bound:
+            self.message_user(request, "Nothing changed: see the reasons on the form.", messages.ERROR)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Move these families to another plan option?",
+            "opts": self.model._meta,
+            "families": [(principal, 1 + len(principal.dependants.all())) for principal in principals],
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/members/member/plan_change.html", context)
+
+    def has_plan_change_permission(self, request):
+        # A plan change writes membership periods; the action is only as wide as that permission.
+        return request.user.has_perm("members.change_membershipperiod")
+
+
+def next_first_of_january() -> date:
+    """A plan option is chosen per benefit year: by default a change takes effect when the next one starts."""
+    return date(timezone.localdate().year + 1, 1, 1)
+
+
+class PlanChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, plan: Plan) -> str:
+        return f"{plan.scheme.code}: {plan.name} {plan.year} ({plan.code})"
+
+
+class PlanChangeForm(forms.Form):
+    """The plan option and its first day for the selected families; refuses what the service would get wrong."""
+
+    plan = PlanChoiceField(
+        queryset=Plan.objects.select_related("scheme").order_by("scheme__code", "-year", "code"),
+        label="Plan option",
+    )
+    effective_from = forms.DateField(
+        initial=next_first_of_january,
+        label="In force from",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="usually 1 January: a plan option is chosen per benefit year",
+    )
+
+    def __init__(self, *args, principals: list[Member], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.principals = principals
+
+    def clean(self):
+        cleaned = super().clean()
+        plan, day = cleaned.get("plan"), cleaned.get("effective_from")
+        if plan is None or day is None:
+            return cleaned
+        errors = []
+        for principal in self.principals:
+            if plan.scheme_id != principal.plan.scheme_id:
+                errors.append(f"{principal}: {plan} is an option of another scheme than {principal.plan.scheme}.")
+            # The family's cover starts with the principal's; a dependant who joins later takes the new
+            # plan from its own first day (family_plan_change re-plans periods that start after the date).
+            if day < principal.cover_start:
+                errors.append(
+                    f"{principal}: {day:%Y-%m-%d} is before the family's cover starts "
+                    f"({principal.cover_start:%Y-%m-%d})."
+                )
+            without = [m for m in (principal, *principal.dependants.all()) if not m.periods.all()]
+            if without:
+                errors.append(
+                    f"{principal}: {', '.join(map(str, without))} has no membership periods yet, so a change from a "
+                    "date has nothing to split: add the history on the member's page first."
+                )
+        if errors:
+            raise ValidationError(errors)
+        return cleaned
 
 
 @admin.register(WaitingPeriod)
