@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from claims.adjudication.reasons import DESCRIPTIONS, PENDED
+from claims.adjudication.reasons import DESCRIPTIONS, PENDED, Reason
 from claims.assessment import claim_assess
 from claims.models import (
     BenefitLedger,
@@ -66,6 +66,10 @@ def _explain(codes: str):
     if not parts:
         return "-"
     return format_html_join(mark_safe("<br>"), "<b>{}</b>: {}", ((c, DESCRIPTIONS.get(c, "")) for c in parts))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _is_decided(claim: Claim | None) -> bool:
@@ -191,7 +195,7 @@ class ClaimAdmin(AuditedAdmin):  # "History": who changed what, when
                 changed += bool(reversal.outcome_changed)
             if done:
                 again = f"; decided again: {changed} changed outcome" if form.cleaned_data["readjudicate"] else ""
-                self.message_user(request, f"{done} claims reversed{again}.", messages.SUCCESS)
+                self.message_user(request, f"{_count(done, 'claim')} reversed{again}.", messages.SUCCESS)
             for message in refused[:20]:
                 self.message_user(request, f"Not reversed: {message}", messages.WARNING)
             return None
@@ -227,8 +231,14 @@ class PendReasonFilter(admin.SimpleListFilter):
     title = "why pended"
     parameter_name = "pended_for"
 
+    LABELS = {
+        Reason.PENDED_TARIFF_REVIEW: "tariff code marked for review",
+        Reason.PENDED_REVIEW_THRESHOLD: "above the review threshold",
+        Reason.PENDED_NEAR_DUPLICATE: "paid to another provider that day",
+    }
+
     def lookups(self, request, model_admin):
-        return [(code.value, DESCRIPTIONS[code]) for code in PENDED]
+        return [(code.value, self.LABELS[code]) for code in PENDED]
 
     def queryset(self, request, queryset):
         return queryset.filter(reason_code=self.value()) if self.value() else queryset
@@ -339,8 +349,9 @@ class AssessmentForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         for line in self.lines:
-            if cleaned.get(f"decision_{line.id}") and not (cleaned.get(f"note_{line.id}") or "").strip():
-                self.add_error(f"note_{line.id}", "A note is required with a decision.")
+            note = f"note_{line.id}"
+            if cleaned.get(f"decision_{line.id}") and not (cleaned.get(note) or "").strip() and note not in self.errors:
+                self.add_error(note, "A note is required with a decision.")
         return cleaned
 
     def decisions(self) -> dict[int, tuple[str, str]]:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from claims.adjudication.reasons import DESCRIPTIONS
 from claims.models import BenefitLedger, BulkClaimJob, Claim, ClaimLine
+from core.db import money_total
 from members.models import Member, MembershipPeriod, Plan
 
 
@@ -138,7 +139,8 @@ def member_balances(*, member: Member, year: int, plan: Plan | None = None) -> l
 
 
 def _sums(ledger) -> dict[str, Decimal]:
-    return dict(ledger.values_list("benefit_code").annotate(total=Sum("amount")).order_by())
+    sums = ledger.values_list("benefit_code").annotate(total=Sum("amount")).order_by()
+    return {code: money_total(total) for code, total in sums}  # to the cent: SQLite sums floats
 
 
 def _remaining(limit: Decimal | None, used: Decimal) -> Decimal | None:

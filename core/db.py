@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -361,3 +362,14 @@ def _sqlite_variable_limit(connection) -> int:
         return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     except (AttributeError, sqlite3.Error):
         return connection.features.max_query_params
+
+
+CENT = Decimal("0.01")
+
+
+def money_total(value) -> Decimal:
+    """A SUM over a money column as the database returned it, to the cent (0.00 for no rows). SQLite stores a
+    DecimalField as a float and sums floats: a ledger entry less its reversal can come back as 1e-13, which as
+    "used" would make a limit look reached and would carry into the next decision. PostgreSQL's numeric is
+    exact; quantizing it changes nothing."""
+    return Decimal(value or 0).quantize(CENT)

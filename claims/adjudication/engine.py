@@ -26,7 +26,7 @@ from django.utils import timezone
 from claims import cache as reference_cache
 from claims.hooks import claim_decisions_announce
 from claims.models import BenefitLedger, Claim, ClaimLine, ClaimReversal, PreAuthorisation, TariffCode
-from core.db import insert_rows, update_rows
+from core.db import insert_rows, money_total, update_rows
 from members.models import Member, MembershipPeriod, WaitingPeriod
 from providers.models import Provider
 
@@ -260,6 +260,7 @@ def _usage(claims: list[ClaimIn], families: list[int], member_ids: list[int], pr
         .annotate(total=Sum("amount"))
         .order_by()
     ):
+        total = money_total(total)  # SQLite sums floats (a reversal's pair may not come to exactly 0)
         usage.member[(member_id, code, year)] += total
         usage.family[(family_id, code, year)] += total
     # Accepted claims these could duplicate, whole (DUPLICATE_CLAIM) or line by line (DUPLICATE_LINE): same
@@ -302,7 +303,7 @@ def _usage(claims: list[ClaimIn], families: list[int], member_ids: list[int], pr
             .annotate(drawn=Sum("amount"))
             .order_by()
         ):
-            usage.preauth_drawn[preauth_id] += drawn
+            usage.preauth_drawn[preauth_id] += money_total(drawn)
     return usage
 
 

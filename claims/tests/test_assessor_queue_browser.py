@@ -18,7 +18,8 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from claims.adjudication.engine import adjudicate_claims
-from claims.adjudication.reasons import DESCRIPTIONS, Reason
+from claims.adjudication.reasons import Reason
+from claims.admin import PendReasonFilter
 from claims.models import BenefitLedger, Claim, ClaimReversal, TariffCode
 from claims.tests.factories import ClaimFactory, MemberFactory, PlanFactory, ProviderFactory, TariffCodeFactory
 
@@ -112,7 +113,7 @@ def test_an_assessor_decides_the_oldest_pended_claim_from_the_queue(page, roles,
 
     sidebar = wait_for(page, "#changelist-filter")
     why = sidebar.find_element(By.CSS_SELECTOR, "details[data-filter-title='why pended']")
-    threshold = why.find_element(By.LINK_TEXT, DESCRIPTIONS[Reason.PENDED_REVIEW_THRESHOLD])
+    threshold = why.find_element(By.LINK_TEXT, PendReasonFilter.LABELS[Reason.PENDED_REVIEW_THRESHOLD])
     click_through(page, threshold, "#result_list")
     assert f"pended_for={Reason.PENDED_REVIEW_THRESHOLD}" in page.current_url
     assert listed_claims(page) == [older.claim_number]
@@ -135,7 +136,7 @@ def test_an_assessor_decides_the_oldest_pended_claim_from_the_queue(page, roles,
     # A note of spaces passes the browser's check; the server says a note is required and decides nothing.
     note.send_keys("   ")
     click_through(page, submit, "form#assessment .errorlist")
-    assert "A note is required with a decision." in page.find_element(By.CSS_SELECTOR, "#assessment .errorlist").text
+    assert page.find_element(By.CSS_SELECTOR, "#assessment .errorlist").text == "This field is required."  # one message
     older.refresh_from_db()
     assert older.status == "pended" and not BenefitLedger.objects.filter(claim_line__claim=older).exists()
 
@@ -194,10 +195,10 @@ def test_a_claims_administrator_reverses_a_decision_with_a_reason(page, roles, r
     assert again.is_selected()  # deciding again at once is the default; this claim waits, pending
     again.click()
     submit = page.find_element(By.CSS_SELECTOR, "#content-main form input[type=submit]")
-    assert submit.get_attribute("value") == "Reverse 1 decisions"
+    assert submit.get_attribute("value") == "Reverse 1 decision"
     message = click_through(page, submit, ".messagelist .success")
 
-    assert message.text == "1 claims reversed."
+    assert message.text == "1 claim reversed."
     warning = page.find_element(By.CSS_SELECTOR, ".messagelist .warning").text
     assert warning.startswith("Not reversed:") and undecided.claim_number in warning
     decided.refresh_from_db()

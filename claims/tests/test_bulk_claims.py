@@ -59,7 +59,7 @@ def test_the_seeds_example_runs_as_written_and_reports_unknown_ids():
     result = process_bulk_claims(ids + [10**9])  # called directly, as SEED.md's first example does
     assert result["requested"] == 6 and result["not_found"] == 1 and result["total"] == 5
     assert result["adjudicated"] == 5 and result["status"] == "completed"
-    assert result["approved"] + result["partially_approved"] + result["rejected"] == 5
+    assert result["approved"] + result["partially_approved"] + result["rejected"] + result["pended"] == 5
     again = process_bulk_claims(ids)
     assert (again["adjudicated"], again["already_decided"]) == (0, 5)
 
@@ -133,5 +133,5 @@ def test_a_worker_killed_in_the_middle_of_a_big_job_loses_and_repeats_nothing(st
     wait_until(lambda: BulkClaimJob.objects.filter(status="completed").exists(), 600, "the job completed")
     job = BulkClaimJob.objects.get()
     assert (job.total, job.done, job.failed) == (len(ids), len(ids), 0)
-    assert job.approved + job.partially_approved + job.rejected == len(ids)
+    assert job.approved + job.partially_approved + job.rejected + job.pended == len(ids)  # pended: for an assessor
     assert_ledger_matches_decisions()
