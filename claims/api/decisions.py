@@ -20,11 +20,15 @@ from claims.reversals import REASON_MAX, VISIBLE, ClaimStateError, claim_reverse
 from claims.reversals import NotFound as NoClaim
 from claims.selectors import claim_get
 from core.api_errors import DataRefused, data_refused, malformed, not_found
-from core.api_inputs import NO_NUL, StrictCharField, StrictIntegerField
+from core.api_inputs import StrictCharField, StrictIntegerField
 from core.permissions import API_PERMISSIONS, PermissionSchema
 
-# A reason or a note must say something; the pattern is in the schema, so a client knows before it sends.
-SAYS_SOMETHING = RegexValidator(VISIBLE.pattern, "Write something: spaces and control characters alone say nothing.")
+# A reason or a note must say something and hold no NUL. One pattern, as the schema carries one per field
+# (with two validators drf-spectacular kept only the first, and a note of spaces was schema-valid but refused).
+SAYS_SOMETHING = RegexValidator(
+    rf"^[^\x00]*{VISIBLE.pattern}[^\x00]*$",
+    "Write something, without NUL characters: spaces and control characters alone say nothing.",
+)
 
 CLAIM_NUMBER_PARAMETER = OpenApiParameter(
     "claim_number", {"type": "string", "pattern": CLAIM_NUMBER.regex.pattern, "maxLength": 30}, OpenApiParameter.PATH
@@ -43,7 +47,7 @@ class StrictBooleanField(serializers.BooleanField):
 class ReversalInputSerializer(serializers.Serializer):
     reason = StrictCharField(
         max_length=REASON_MAX,
-        validators=[NO_NUL, SAYS_SOMETHING],
+        validators=[SAYS_SOMETHING],
         help_text="why the decision is reversed (kept with the reversal)",
     )
     readjudicate = StrictBooleanField(
@@ -55,7 +59,7 @@ class LineDecisionSerializer(serializers.Serializer):
     line_number = StrictIntegerField(min_value=1, max_value=32767)
     decision = serializers.ChoiceField(choices=ClaimLine.Review.choices)
     note = StrictCharField(
-        max_length=REASON_MAX, validators=[NO_NUL, SAYS_SOMETHING], help_text="the assessor's note, required"
+        max_length=REASON_MAX, validators=[SAYS_SOMETHING], help_text="the assessor's note, required"
     )
 
 
