@@ -55,7 +55,7 @@ run "1/4 embedded default (SQLite + django://)" \
 if port_open 127.0.0.1 5432 && port_open 127.0.0.1 6379; then
     run "2/4 PostgreSQL + Redis" \
         env DATABASE_URL="$PG_URL" REDIS_URL="$REDIS_TEST_URL" CELERY_BROKER_URL= CELERY_RESULT_BACKEND= \
-        "${PYTEST[@]}" -m "not fault" "$@"
+        "${PYTEST[@]}" -m "not fault and not pure" "$@"
     # The worker tests whose subject is the broker or the database under it (the transport, beat's lock,
     # bulk jobs, e-mails, remote control across hosts); the other worker tests (Flower, /metrics, health,
     # recycling, reports, start_celery, the privacy search) ran on django:// in run 1 and on PostgreSQL in

@@ -15,6 +15,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +31,8 @@ from claims.tests.test_rule_properties import (
     lines,
     price_list,
 )
+
+pytestmark = pytest.mark.pure  # no database: run once (scripts/test.sh)
 
 YEAR = 2026
 BOUNDARY = date(YEAR, 1, 1)

@@ -16,6 +16,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +33,8 @@ from claims.tests.test_rule_properties import (
     price_list,
     reference_for,
 )
+
+pytestmark = pytest.mark.pure  # no database: run once (scripts/test.sh)
 
 PRACTICES = ("1234567", "7654321")
 FAST = settings(

@@ -220,6 +220,7 @@ def check_limits(decisions, ref) -> None:
         assert floor(plan[code].per_event_cap) is None or used <= floor(plan[code].per_event_cap)
 
 
+@pytest.mark.pure
 @PURE
 @given(data=families(), nonsense=st.booleans(), draw=st.data())
 def test_every_decision_adds_up_pays_nothing_negative_and_keeps_within_the_limits(data, nonsense, draw):
@@ -238,6 +239,7 @@ def test_every_decision_adds_up_pays_nothing_negative_and_keeps_within_the_limit
                 assert line.reasons == (Reason.AMOUNT_INVALID,)
 
 
+@pytest.mark.pure
 @PURE
 @given(data=families(), nonsense=st.booleans(), draw=st.data())
 def test_usage_only_grows_claim_after_claim(data, nonsense, draw):
@@ -256,6 +258,7 @@ def test_usage_only_grows_claim_after_claim(data, nonsense, draw):
         assert sum(usage.family.values(), ZERO) - sum(before[1].values(), ZERO) == paid
 
 
+@pytest.mark.pure
 @PURE
 @given(data=families(), nonsense=st.booleans(), draw=st.data())
 def test_the_outcome_depends_neither_on_the_order_of_the_claims_nor_on_how_families_are_split(data, nonsense, draw):
@@ -275,6 +278,7 @@ def test_the_outcome_depends_neither_on_the_order_of_the_claims_nor_on_how_famil
     assert chunked == expected
 
 
+@pytest.mark.pure
 @PURE
 @given(data=families(), nonsense=st.booleans(), draw=st.data())
 def test_a_pended_claim_changes_nothing_for_the_others(data, nonsense, draw):
