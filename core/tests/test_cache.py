@@ -88,7 +88,7 @@ def test_warm_up_writes_a_generation_of_every_kind_and_says_what_it_wrote(scheme
     assert result["keys"] == 8 and result["duration_ms"] >= 0 and result["skipped_changed_meanwhile"] == []
     assert all(reference.generations().values())
     assert reference_data.provider_registry() == {"0100001": "active", "0100002": "suspended"}
-    assert reference_data.price_list()["0191"] == [(LONG_AGO, None, Decimal("250.00"), "GP")]
+    assert reference_data.price_list()["0191"] == [(LONG_AGO, None, Decimal("250.00"), "GP", False)]  # not reviewed
 
 
 def test_a_second_warm_up_replaces_the_first_generation_as_a_whole(scheme):
@@ -140,6 +140,7 @@ def test_after_warm_up_the_plan_and_tariff_api_reads_make_no_reference_query(sch
         "copay_percent": "0.00",
         "per_event_cap": None,
         "requires_preauth": False,
+        "review_threshold": None,
     }
     assert [(t["code"], t["unit_price"]) for t in tariffs.json()] == [("0190", "400.00"), ("0191", "250.00")]
 

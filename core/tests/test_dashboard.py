@@ -75,10 +75,17 @@ def test_a_bulk_jobs_progress_bar_moves_without_a_reload(admin_browser):
     assert bar.get_attribute("value") == "10"
     admin_browser.execute_script("window.notReloaded = true;")
     BulkClaimJob.objects.filter(id=job.id).update(done=300, chunks_done=3)
+    # Read inside the page, in one step: the refresh replaces the bar, and an element found a moment before
+    # could be gone when its value was asked for (a StaleElementReferenceException on a slow machine).
     wait_until(
-        lambda: admin_browser.find_element(By.CSS_SELECTOR, "#dash-bulk progress").get_attribute("value") == "75",
+        lambda: (
+            admin_browser.execute_script(
+                "const bar = document.querySelector('#dash-bulk progress'); return bar && bar.getAttribute('value');"
+            )
+            == "75"
+        ),
         20,
         "the bar to show 75 % after the page's own refresh",
     )
     assert admin_browser.execute_script("return window.notReloaded === true;")
-    assert "75% (300/400)" in admin_browser.find_element(By.ID, "dash-bulk").text
+    assert "75% (300/400)" in admin_browser.execute_script("return document.getElementById('dash-bulk').innerText;")
