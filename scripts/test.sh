@@ -53,9 +53,11 @@ run "1/4 embedded default (SQLite + django://)" \
     "${PYTEST[@]}" -m "not fault" "$@"
 
 if port_open 127.0.0.1 5432 && port_open 127.0.0.1 6379; then
+    # Less the rules' pure properties (no database) and the browser tests (the pages; what they read and write
+    # on PostgreSQL is tested here through the test client): both ran in run 1, and the budget is 25 minutes.
     run "2/4 PostgreSQL + Redis" \
         env DATABASE_URL="$PG_URL" REDIS_URL="$REDIS_TEST_URL" CELERY_BROKER_URL= CELERY_RESULT_BACKEND= \
-        "${PYTEST[@]}" -m "not fault and not pure" "$@"
+        "${PYTEST[@]}" -m "not fault and not pure and not browser" "$@"
     # The worker tests whose subject is the broker or the database under it (the transport, beat's lock,
     # bulk jobs, e-mails, remote control across hosts); the other worker tests (Flower, /metrics, health,
     # recycling, reports, start_celery, the privacy search) ran on django:// in run 1 and on PostgreSQL in
